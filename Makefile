@@ -1,0 +1,66 @@
+# Two commands on a fresh machine: `make run` and `make test`. Everything else is set up on demand.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+export UV_LINK_MODE := copy
+export SEEVEE_SHARED_DIR ?= $(abspath ../shared)
+
+.PHONY: setup run demo test test-unit lint format token clean bench bench-quick dsn-eval kafka schemas
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml $(wildcard */pyproject.toml services/*/pyproject.toml)
+	$(UV) sync --frozen --all-groups
+	touch $@
+
+setup: $(VENV)/.synced
+
+run: setup
+	$(PY) -m seevee_deploy.stack run
+
+demo: setup
+	$(PY) -m sandbox.demo
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: setup
+	$(PY) -m pytest -m "not kafka and not postgres and not e2e" $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy shared/src deploy/src services/*/src
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+schemas: setup
+	$(PY) -m seevee_shared.schemas write
+
+token: setup
+	@$(PY) -m seevee_shared.auth token $(TOKEN_ARGS)
+
+kafka: setup
+	$(PY) -m seevee_deploy.localkafka run
+
+dsn-eval: setup
+	$(PY) -m bounce_ingest.dsn.evaluate
+
+bench: setup
+	$(PY) -m bench.run
+
+bench-quick: setup
+	$(PY) -m bench.run --quick
+
+clean:
+	rm -rf $(VENV) $(TOOLS) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

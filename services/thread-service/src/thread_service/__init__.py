@@ -1,0 +1,1 @@
+"""thread_service."""

@@ -1,0 +1,1 @@
+"""seevee_shared."""

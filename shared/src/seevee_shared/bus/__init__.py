@@ -1,0 +1,16 @@
+"""Kafka plumbing: outbox on the publishing side, inbox + retry + dead-letter on the consuming side."""
+
+from seevee_shared.bus.consumer import EventConsumer, Handler
+from seevee_shared.bus.errors import PermanentError
+from seevee_shared.bus.outbox import OutboxRelay, outbox_add
+from seevee_shared.bus.tables import InboxRecord, OutboxRecord
+
+__all__ = [
+    "EventConsumer",
+    "Handler",
+    "InboxRecord",
+    "OutboxRecord",
+    "OutboxRelay",
+    "PermanentError",
+    "outbox_add",
+]

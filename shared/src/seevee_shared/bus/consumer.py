@@ -1,0 +1,219 @@
+"""The consumer every service uses: CloudEvent decoding, inbox, retry, dead-letter, commit after the DB.
+
+One poll is applied in one transaction (a savepoint per event), then the offsets are committed: an
+effect is never committed to Kafka before it is committed to the store, and the inbox row written with
+it makes a redelivery a no-op.
+"""
+
+import asyncio
+import hashlib
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.middlewares import AckPolicy
+from prometheus_client import Counter
+from sqlalchemy import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from seevee_shared.bus.errors import PERMANENT, is_transient
+from seevee_shared.bus.tables import InboxRecord
+from seevee_shared.cloudevents import CloudEvent, InvalidEvent, decode
+from seevee_shared.db import Database
+from seevee_shared.events import dlq_topic
+from seevee_shared.logging import get_logger
+
+Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+
+log = get_logger(__name__)
+
+EVENTS = Counter("seevee_consumer_events_total", "Records seen by consumers", ["group", "topic", "outcome"])
+
+DLQ_HEADERS = (
+    "x-error-type",
+    "x-error-message",
+    "x-error-stack-digest",
+    "x-original-topic",
+    "x-original-partition",
+    "x-original-offset",
+    "x-attempts",
+)
+
+
+@dataclass
+class _Dead:
+    record: ConsumerRecord[Any, Any]
+    error: BaseException
+    attempts: int
+
+
+@dataclass
+class _Batch:
+    live: list[tuple[ConsumerRecord[Any, Any], CloudEvent]] = field(default_factory=list)
+    dead: list[_Dead] = field(default_factory=list)
+
+
+class EventConsumer:
+    """Applies records of the given topics to one service's store through its registered handlers."""
+
+    def __init__(
+        self,
+        *,
+        group: str,
+        db: Database,
+        handlers: dict[str, Handler],
+        max_attempts: int = 5,
+        backoff_seconds: float = 0.2,
+        max_backoff_seconds: float = 10.0,
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.group = group
+        self.db = db
+        self.handlers = handlers
+        self.max_attempts = max_attempts
+        self.backoff_seconds = backoff_seconds
+        self.max_backoff_seconds = max_backoff_seconds
+        self.after_commit = after_commit
+        self._broker: KafkaBroker | None = None
+
+    def attach(self, broker: KafkaBroker, *, max_records: int = 500) -> None:
+        """Subscribe to every handled topic as one batch subscriber of the service's group."""
+        self._broker = broker
+
+        async def on_batch(body: Any, msg: KafkaMessage) -> None:
+            records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
+            await self.apply(records)
+            try:
+                await msg.ack()
+            except Exception as exc:  # a rebalance took the partitions: the inbox absorbs the redelivery
+                log.warning("offset commit failed", group=self.group, error=repr(exc))
+
+        broker.subscriber(
+            *self.handlers,
+            group_id=self.group,
+            batch=True,
+            max_records=max_records,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.MANUAL,
+            decoder=_raw_body,
+        )(on_batch)
+
+    async def apply(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+        """Apply a poll's records; returns only when each is in the store or dead-lettered."""
+        batch = self._decode(records)
+        failures: dict[str, int] = {}
+        delay = self.backoff_seconds
+        while True:
+            try:
+                await self._apply_once(batch, failures)
+                break
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning("transient failure, retrying", group=self.group, error=repr(exc), delay=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_backoff_seconds)
+        if self.after_commit is not None:
+            self.after_commit()
+        for dead in batch.dead:
+            await self._dead_letter(dead)
+
+    def _decode(self, records: Sequence[ConsumerRecord[Any, Any]]) -> _Batch:
+        batch = _Batch()
+        for record in records:
+            try:
+                event = decode(record.value)
+                if event.type != record.topic or event.type not in self.handlers:
+                    raise InvalidEvent(f"event type {event.type!r} does not belong on {record.topic!r}")
+            except InvalidEvent as exc:
+                batch.dead.append(_Dead(record, exc, 1))
+                continue
+            batch.live.append((record, event))
+        return batch
+
+    async def _apply_once(self, batch: _Batch, failures: dict[str, int]) -> None:
+        """One transaction for the poll; a failing event rolls back to its own savepoint only."""
+        dead_now: list[_Dead] = []
+        async with self.db.transaction() as session:
+            done = await self._already_applied(session, [event.id for _, event in batch.live])
+            for record, event in batch.live:
+                if event.id in done:
+                    EVENTS.labels(self.group, record.topic, "duplicate").inc()
+                    continue
+                if await self._apply_event(session, record, event, failures, dead_now):
+                    done.add(event.id)
+        batch.dead.extend(dead_now)
+
+    async def _apply_event(
+        self,
+        session: AsyncSession,
+        record: ConsumerRecord[Any, Any],
+        event: CloudEvent,
+        failures: dict[str, int],
+        dead: list[_Dead],
+    ) -> bool:
+        while True:
+            try:
+                async with session.begin_nested():
+                    await self.handlers[event.type](session, event)
+                    session.add(InboxRecord(event_id=event.id, consumer=self.group, topic=event.type))
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                failures[event.id] = failures.get(event.id, 0) + 1
+                if isinstance(exc, PERMANENT) or failures[event.id] >= self.max_attempts:
+                    dead.append(_Dead(record, exc, failures[event.id]))
+                    return False
+                await asyncio.sleep(self.backoff_seconds * failures[event.id])
+                continue
+            EVENTS.labels(self.group, record.topic, "applied").inc()
+            return True
+
+    async def _already_applied(self, session: AsyncSession, event_ids: list[str]) -> set[str]:
+        if not event_ids:
+            return set()
+        rows = await session.execute(
+            select(InboxRecord.event_id).where(  # type: ignore[call-overload]
+                InboxRecord.consumer == self.group, InboxRecord.event_id.in_(event_ids)  # type: ignore[attr-defined]
+            )
+        )
+        return {row[0] for row in rows}
+
+    async def _dead_letter(self, dead: _Dead) -> None:
+        """Park the record unchanged on ``dlq.<group>`` with why; the partition moves on."""
+        assert self._broker is not None, "dead-lettering needs an attached broker"
+        record, error = dead.record, dead.error
+        stack = "".join(traceback.format_exception(error))
+        headers = {key: value.decode(errors="replace") for key, value in (record.headers or ())}
+        headers.update(
+            {
+                "x-error-type": type(error).__name__,
+                "x-error-message": str(error)[:2000],
+                "x-error-stack-digest": hashlib.sha256(stack.encode()).hexdigest()[:16],
+                "x-original-topic": record.topic,
+                "x-original-partition": str(record.partition),
+                "x-original-offset": str(record.offset),
+                "x-attempts": str(dead.attempts),
+            }
+        )
+        await self._broker.publish(
+            record.value or b"", dlq_topic(self.group), key=record.key, headers=headers
+        )
+        EVENTS.labels(self.group, record.topic, "dead_lettered").inc()
+        log.error(
+            "record dead-lettered",
+            group=self.group,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            error_type=type(error).__name__,
+            error=str(error)[:500],
+        )
+
+
+async def _raw_body(msg: Any) -> Any:
+    """Leave decoding to the consumer: a malformed record must reach the DLQ, not crash the subscriber."""
+    return None

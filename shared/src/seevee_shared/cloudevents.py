@@ -1,0 +1,81 @@
+"""CloudEvents 1.0 in structured JSON mode: the envelope of every record on Kafka (ARCHITECTURE 3)."""
+
+import builtins
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeVar
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from seevee_shared.events import AwareDatetime, EventData
+
+CONTENT_TYPE = "application/cloudevents+json"
+M = TypeVar("M", bound=EventData)
+
+
+class InvalidEvent(ValueError):
+    """A record that is not a CloudEvent of ours: it can never be processed, so it is dead-lettered."""
+
+
+class CloudEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    time: AwareDatetime
+    subject: str = Field(min_length=1)
+    datacontenttype: str = "application/json"
+    dataschema: str
+    workspaceid: str = Field(min_length=1)
+    data: dict[str, Any]
+
+    @classmethod
+    def build(
+        cls,
+        data: EventData,
+        *,
+        source: str,
+        workspace_id: str,
+        subject: str,
+        event_id: str | None = None,
+        time: datetime | None = None,
+    ) -> "CloudEvent":
+        """Wrap an event payload; the type is its topic and ``subject`` (the Kafka key) its contact id."""
+        return cls(
+            id=event_id or str(uuid.uuid4()),
+            source=source,
+            type=data.topic,
+            time=time or datetime.now(UTC),
+            subject=subject,
+            dataschema=f"urn:seevee:{data.topic}:{data.major}",
+            workspaceid=workspace_id,
+            data=data.model_dump(mode="json"),
+        )
+
+    def data_as(self, model: builtins.type[M]) -> M:
+        """Validate the payload against a model; a mismatch is an ``InvalidEvent``."""
+        try:
+            return model.model_validate(self.data)
+        except ValidationError as exc:
+            raise InvalidEvent(f"{self.type} {self.id}: {exc}") from exc
+
+    @property
+    def key(self) -> bytes:
+        return self.subject.encode()
+
+
+def encode(event: CloudEvent) -> bytes:
+    return orjson.dumps(event.model_dump(mode="json"))
+
+
+def decode(raw: bytes | None) -> CloudEvent:
+    """Parse a record value; anything that is not a valid structured CloudEvent raises ``InvalidEvent``."""
+    if raw is None:
+        raise InvalidEvent("record has no value")
+    try:
+        return CloudEvent.model_validate(orjson.loads(raw))
+    except (orjson.JSONDecodeError, ValidationError) as exc:
+        raise InvalidEvent(str(exc)) from exc

@@ -1,0 +1,177 @@
+"""The composition every service shares: store, broker, consumers, outbox relay, health, metrics, errors.
+
+A service hands over its settings, handlers, routers and background loops; ``build_service`` returns
+the FastAPI app whose lifespan migrates the store, starts the relay and the consumers, and stops them.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from faststream.kafka import KafkaBroker
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from seevee_shared.bus.consumer import EventConsumer, Handler
+from seevee_shared.bus.outbox import OutboxRelay, new_producer
+from seevee_shared.db import Database
+from seevee_shared.http import install_problem_handlers, problem_response
+from seevee_shared.kafka_admin import ensure_topics
+from seevee_shared.logging import configure_logging, get_logger
+from seevee_shared.settings import ServiceSettings
+
+Background = Callable[[Database, Any], Awaitable[None]]
+log = get_logger(__name__)
+
+
+async def _db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.db.transaction() as session:
+        yield session
+    request.app.state.relay.wake()
+
+
+DbSession = Annotated[AsyncSession, Depends(_db_session, scope="function")]
+
+
+class ServiceRuntime:
+    """What one running service holds; kept on ``app.state.runtime`` for tests and probes."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: ServiceSettings,
+        handlers: dict[str, Handler],
+        migrations_dir: Path | None,
+        background: Sequence[Background],
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.db = Database(settings.database_url)
+        self.broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=name, logger=None)
+        self.producer: AIOKafkaProducer = new_producer(settings.kafka_bootstrap_servers, f"{name}-outbox")
+        self.relay = OutboxRelay(
+            self.db, self.producer, batch_size=settings.outbox_batch_size, poll_seconds=settings.outbox_poll_seconds
+        )
+        self.consumer: EventConsumer | None = None
+        if handlers:
+            self.consumer = EventConsumer(
+                group=settings.consumer_group or name,
+                db=self.db,
+                handlers=handlers,
+                max_attempts=settings.consumer_max_attempts,
+                backoff_seconds=settings.retry_backoff_seconds,
+                after_commit=self.relay.wake,
+            )
+            self.consumer.attach(self.broker, max_records=settings.consumer_max_records)
+        self.migrations_dir = migrations_dir
+        self.background = background
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        if self.migrations_dir is not None:
+            await self.db.upgrade(self.migrations_dir)
+        await ensure_topics(self.settings.kafka_bootstrap_servers, partitions=self.settings.topic_partitions)
+        await self.producer.start()
+        self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox-relay"))
+        await self.broker.start()
+        for loop in self.background:
+            self._tasks.append(asyncio.create_task(_supervised(loop, self.db, self.settings)))
+        log.info("service started", service=self.name)
+
+    async def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.broker.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        with contextlib.suppress(Exception):
+            await self.relay.publish_pending()
+        with contextlib.suppress(Exception):
+            await self.producer.stop()
+        await self.db.dispose()
+
+    async def ready(self) -> str | None:
+        """None when the store and the broker answer, else what is wrong."""
+        try:
+            await asyncio.wait_for(self.db.ping(), timeout=3)
+        except Exception as exc:
+            return f"database: {exc!r}"
+        try:
+            if not await self.broker.ping(timeout=3):
+                return "kafka: no answer"
+        except Exception as exc:
+            return f"kafka: {exc!r}"
+        return None
+
+
+async def _supervised(loop: Background, db: Database, settings: Any) -> None:
+    """Keep a background loop alive: a crash is logged and the loop restarted after a pause."""
+    while True:
+        try:
+            await loop(db, settings)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background loop failed; restarting", loop=getattr(loop, "__name__", str(loop)))
+            await asyncio.sleep(1.0)
+
+
+def _ops_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", response_model=None)
+    async def readyz(request: Request) -> dict[str, str] | Response:
+        problem = await request.app.state.runtime.ready()
+        if problem:
+            return problem_response(503, "Service Unavailable", problem, instance="/readyz")
+        return {"status": "ready"}
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def build_service(
+    *,
+    name: str,
+    settings: ServiceSettings,
+    handlers: dict[str, Handler] | None = None,
+    routers: Sequence[APIRouter] = (),
+    migrations_dir: Path | None = None,
+    background: Sequence[Background] = (),
+    description: str = "",
+) -> FastAPI:
+    configure_logging(name, settings.log_level)
+    runtime = ServiceRuntime(name, settings, dict(handlers or {}), migrations_dir, background)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=name, description=description, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.runtime = runtime
+    app.state.db = runtime.db
+    app.state.relay = runtime.relay
+    app.state.broker = runtime.broker
+    install_problem_handlers(app)
+    app.include_router(_ops_router())
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,166 @@
+"""The shared consumer and outbox against the real broker and a real SQLite file."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Field, SQLModel, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from seevee_shared.bus import outbox_add
+from seevee_shared.bus.tables import InboxRecord, OutboxRecord
+from seevee_shared.cloudevents import CloudEvent
+from seevee_shared.events import ContactRevealed, MessageSent, Topic, dlq_topic
+from seevee_shared.kafka_admin import ensure_topics
+from seevee_shared.service import build_service
+from seevee_shared.settings import ServiceSettings
+from seevee_shared.testing import (
+    consume,
+    eventually,
+    publish,
+    publish_raw,
+    read_records,
+    running_service,
+    topic_reader,
+    unique_topic_suffix,
+)
+
+pytestmark = pytest.mark.kafka
+
+
+class ProbeEffect(SQLModel, table=True):
+    __tablename__ = "probe_effects"
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str
+
+
+def sent(message_id: str) -> CloudEvent:
+    data = MessageSent(
+        message_id=message_id,
+        thread_id="t-1",
+        contact_id=f"c-{message_id}",
+        recipient="jane@acme.com",
+        sender_mailbox="sam@seevee.test",
+        provider="sendgrid",
+        smtp_message_id=f"<{message_id}@seevee.test>",
+        sent_at=datetime.now(UTC),
+    )
+    return CloudEvent.build(data, source="/seevee/test", workspace_id="ws-1", subject=data.contact_id)
+
+
+class Probe:
+    """A service whose handler records each message.sent and republishes it as a reveal."""
+
+    def __init__(self) -> None:
+        self.transient_failures: dict[str, int] = {}
+        self.always_fail: set[str] = set()
+
+    async def on_sent(self, session: AsyncSession, event: CloudEvent) -> None:
+        data = event.data_as(MessageSent)
+        if self.transient_failures.get(data.message_id, 0) > 0:
+            self.transient_failures[data.message_id] -= 1
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        if data.message_id in self.always_fail:
+            raise RuntimeError("a bug in the handler")
+        session.add(ProbeEffect(message_id=data.message_id))
+        reveal = ContactRevealed(
+            reveal_id=f"r-{data.message_id}",
+            contact_id=data.contact_id,
+            email=data.recipient,
+            first_name="Jane",
+            last_name="Doe",
+            employer_domain="acme.com",
+            credits=1,
+            recommended=False,
+            revealed_at=data.sent_at,
+        )
+        outbox_add(
+            session, CloudEvent.build(reveal, source="/seevee/probe", workspace_id="ws-1", subject=data.contact_id)
+        )
+
+
+@pytest.fixture
+async def probe_app(tmp_path: Path, kafka_bootstrap: str) -> AsyncIterator[tuple[Any, Probe, str]]:
+    group = f"probe-{unique_topic_suffix()}"
+    await ensure_topics(kafka_bootstrap, [dlq_topic(group)])
+    settings = ServiceSettings(
+        kafka_bootstrap_servers=kafka_bootstrap,
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/probe.db",
+        consumer_group=group,
+        consumer_max_attempts=3,
+        retry_backoff_seconds=0.05,
+    )
+    probe = Probe()
+    app = build_service(name="probe", settings=settings, handlers={Topic.MESSAGE_SENT: probe.on_sent})
+    async with app.state.db.engine.begin() as connection:
+        await connection.run_sync(
+            SQLModel.metadata.create_all,
+            tables=[ProbeEffect.__table__, InboxRecord.__table__, OutboxRecord.__table__],  # type: ignore[attr-defined]
+        )
+    yield app, probe, group
+
+
+async def effects(app: Any, message_id: str) -> int:
+    async with app.state.db.transaction() as session:
+        result = await session.exec(
+            select(func.count()).select_from(ProbeEffect).where(ProbeEffect.message_id == message_id)
+        )
+        return int(result.one())
+
+
+async def test_each_event_applies_once_and_its_outbox_event_is_published(
+    probe_app: tuple[Any, Probe, str], kafka_bootstrap: str
+) -> None:
+    app, _, _ = probe_app
+    event = sent(f"m-{unique_topic_suffix()}")
+    async with running_service(app):
+        await publish(kafka_bootstrap, [event, event])
+        await eventually(lambda: _has(app, event, 1))
+        reveals = await consume(
+            kafka_bootstrap,
+            Topic.CONTACT_REVEALED,
+            1,
+            where=lambda e: e.data.get("reveal_id") == f"r-{event.data['message_id']}",
+        )
+    assert len(reveals) == 1
+    assert reveals[0].subject == event.subject
+    assert await effects(app, event.data["message_id"]) == 1
+
+
+async def _has(app: Any, event: CloudEvent, count: int) -> bool:
+    return await effects(app, event.data["message_id"]) == count
+
+
+async def test_malformed_and_failing_records_are_dead_lettered_and_the_partition_moves_on(
+    probe_app: tuple[Any, Probe, str], kafka_bootstrap: str
+) -> None:
+    app, probe, group = probe_app
+    key = f"c-poison-{unique_topic_suffix()}".encode()
+    broken = sent(f"m-broken-{unique_topic_suffix()}")
+    after = sent(f"m-after-{unique_topic_suffix()}")
+    flaky = sent(f"m-flaky-{unique_topic_suffix()}")
+    probe.always_fail.add(broken.data["message_id"])
+    probe.transient_failures[flaky.data["message_id"]] = 3
+    async with topic_reader(kafka_bootstrap, dlq_topic(group)) as dlq, running_service(app):
+        await publish_raw(kafka_bootstrap, [(Topic.MESSAGE_SENT, key, b"{not json")])
+        await publish(kafka_bootstrap, [broken, flaky, after])
+        await eventually(lambda: _has(app, after, 1))
+        await eventually(lambda: _has(app, flaky, 1))
+        dead = await read_records(dlq, 2)
+    by_value = {record.value: dict((k, v.decode()) for k, v in record.headers) for record in dead}
+    assert set(by_value) == {b"{not json", _value_of(broken)}
+    poison = by_value[b"{not json"]
+    assert poison["x-error-type"] == "InvalidEvent"
+    assert poison["x-original-topic"] == Topic.MESSAGE_SENT
+    assert {"x-error-message", "x-error-stack-digest", "x-original-partition", "x-original-offset"} <= set(poison)
+    assert by_value[_value_of(broken)]["x-attempts"] == "3"
+    assert await effects(app, broken.data["message_id"]) == 0
+
+
+def _value_of(event: CloudEvent) -> bytes:
+    from seevee_shared.cloudevents import encode
+
+    return encode(event)

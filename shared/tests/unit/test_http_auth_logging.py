@@ -1,0 +1,38 @@
+import pytest
+
+from seevee_shared.auth import issue_token, principal_from_header
+from seevee_shared.http import ProblemError, decode_cursor, encode_cursor
+from seevee_shared.logging import mask_email
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("jane.doe@acme.com", "j***@acme.com"),
+        ("to <bob@mail.example.org> failed", "to <b***@mail.example.org> failed"),
+        ("no address here", "no address here"),
+    ],
+)
+def test_mask_email(text: str, masked: str) -> None:
+    assert mask_email(text) == masked
+
+
+def test_cursor_round_trip_and_garbage() -> None:
+    assert decode_cursor(encode_cursor({"after": "x", "n": 3})) == {"after": "x", "n": 3}
+    for garbage in ("!!!", "bm90IGpzb24", "WzFd"):
+        with pytest.raises(ProblemError) as caught:
+            decode_cursor(garbage)
+        assert caught.value.status == 400
+
+
+def test_token_round_trip_and_failures() -> None:
+    header = "Bearer " + issue_token("s3cret-s3cret-s3cret-s3cret-s3cret-42", "u-1", "ws-1", ["support"])
+    principal = principal_from_header(header, "s3cret-s3cret-s3cret-s3cret-s3cret-42")
+    assert (principal.workspace_id, principal.roles) == ("ws-1", ["support"])
+    for bad in (None, "", "Basic abc", header + "x", "Bearer " + issue_token("other-other-other-other-other-other-42", "u", "w")):
+        with pytest.raises(ProblemError) as caught:
+            principal_from_header(bad, "s3cret-s3cret-s3cret-s3cret-s3cret-42")
+        assert caught.value.status == 401
+    expired = "Bearer " + issue_token("s3cret-s3cret-s3cret-s3cret-s3cret-42", "u", "w", ttl_seconds=-10)
+    with pytest.raises(ProblemError):
+        principal_from_header(expired, "s3cret-s3cret-s3cret-s3cret-s3cret-42")
