@@ -26,7 +26,13 @@ def issue_token(
     secret: str, sub: str, workspace_id: str, roles: list[str] | None = None, ttl_seconds: int = 3600
 ) -> str:
     now = int(time.time())
-    claims = {"sub": sub, "workspace_id": workspace_id, "roles": roles or [], "iat": now, "exp": now + ttl_seconds}
+    claims = {
+        "sub": sub,
+        "workspace_id": workspace_id,
+        "roles": roles or [],
+        "iat": now,
+        "exp": now + ttl_seconds,
+    }
     return jwt.encode(claims, secret, algorithm="HS256")
 
 

@@ -74,8 +74,13 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ProblemError)
         return problem_response(
-            exc.status, exc.title, exc.detail, instance=request.url.path, type_=exc.type,
-            headers=exc.headers, extra=exc.extra,
+            exc.status,
+            exc.title,
+            exc.detail,
+            instance=request.url.path,
+            type_=exc.type,
+            headers=exc.headers,
+            extra=exc.extra,
         )
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
@@ -85,15 +90,21 @@ def install_problem_handlers(app: FastAPI) -> None:
             for error in exc.errors()
         ]
         return problem_response(
-            422, "Unprocessable Content", "the request does not match the schema",
-            instance=request.url.path, extra={"errors": errors},
+            422,
+            "Unprocessable Content",
+            "the request does not match the schema",
+            instance=request.url.path,
+            extra={"errors": errors},
         )
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         return problem_response(
-            exc.status_code, _reason(exc.status_code), str(exc.detail) if exc.detail else None,
-            instance=request.url.path, headers=dict(exc.headers or {}),
+            exc.status_code,
+            _reason(exc.status_code),
+            str(exc.detail) if exc.detail else None,
+            instance=request.url.path,
+            headers=dict(exc.headers or {}),
         )
 
     async def on_crash(request: Request, exc: Exception) -> JSONResponse:

@@ -1,6 +1,7 @@
 """Topic creation at start: idempotent, so every service (and the launcher) can ensure the topics."""
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -25,12 +26,10 @@ async def ensure_topics(
             existing = set(await admin.list_topics())
             missing = [name for name in topics if name not in existing]
             if missing:
-                try:
+                with contextlib.suppress(TopicAlreadyExistsError):
                     await admin.create_topics(
                         [NewTopic(name, num_partitions=partitions, replication_factor=1) for name in missing]
                     )
-                except TopicAlreadyExistsError:
-                    pass
             return
         except KafkaConnectionError:
             if asyncio.get_running_loop().time() > deadline:

@@ -54,7 +54,10 @@ class ServiceRuntime:
         self.broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=name, logger=None)
         self.producer: AIOKafkaProducer = new_producer(settings.kafka_bootstrap_servers, f"{name}-outbox")
         self.relay = OutboxRelay(
-            self.db, self.producer, batch_size=settings.outbox_batch_size, poll_seconds=settings.outbox_poll_seconds
+            self.db,
+            self.producer,
+            batch_size=settings.outbox_batch_size,
+            poll_seconds=settings.outbox_poll_seconds,
         )
         self.consumer: EventConsumer | None = None
         if handlers:

@@ -30,5 +30,7 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = Field(
         0.05, validation_alias=AliasChoices("OUTBOX_POLL_SECONDS", "outbox_poll_seconds")
     )
-    outbox_batch_size: int = Field(1000, validation_alias=AliasChoices("OUTBOX_BATCH_SIZE", "outbox_batch_size"))
+    outbox_batch_size: int = Field(
+        1000, validation_alias=AliasChoices("OUTBOX_BATCH_SIZE", "outbox_batch_size")
+    )
     log_level: str = Field("INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))

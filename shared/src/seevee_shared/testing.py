@@ -54,7 +54,11 @@ async def publish_raw(bootstrap: str, records: list[tuple[str, bytes | None, byt
 async def topic_reader(bootstrap: str, *topics: str) -> AsyncIterator[AIOKafkaConsumer]:
     """A consumer positioned at the current end of ``topics``: it sees only what comes next."""
     consumer = AIOKafkaConsumer(
-        *topics, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="latest", enable_auto_commit=False
+        *topics,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="latest",
+        enable_auto_commit=False,
     )
     await consumer.start()
     try:
@@ -107,7 +111,9 @@ async def eventually(
         if await check():
             return
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition {getattr(check, '__name__', check)} never held within {timeout}s")
+            raise AssertionError(
+                f"condition {getattr(check, '__name__', check)} never held within {timeout}s"
+            )
         await asyncio.sleep(interval)
 
 
@@ -120,7 +126,11 @@ async def consume(
 ) -> list[CloudEvent]:
     """Read ``topic`` from the beginning until ``count`` events match ``where`` (filter on your own ids)."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest", enable_auto_commit=False
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
     )
     await consumer.start()
     try:

@@ -78,7 +78,8 @@ class Probe:
             revealed_at=data.sent_at,
         )
         outbox_add(
-            session, CloudEvent.build(reveal, source="/seevee/probe", workspace_id="ws-1", subject=data.contact_id)
+            session,
+            CloudEvent.build(reveal, source="/seevee/probe", workspace_id="ws-1", subject=data.contact_id),
         )
 
 
@@ -155,7 +156,9 @@ async def test_malformed_and_failing_records_are_dead_lettered_and_the_partition
     poison = by_value[b"{not json"]
     assert poison["x-error-type"] == "InvalidEvent"
     assert poison["x-original-topic"] == Topic.MESSAGE_SENT
-    assert {"x-error-message", "x-error-stack-digest", "x-original-partition", "x-original-offset"} <= set(poison)
+    assert {"x-error-message", "x-error-stack-digest", "x-original-partition", "x-original-offset"} <= set(
+        poison
+    )
     assert by_value[_value_of(broken)]["x-attempts"] == "3"
     assert await effects(app, broken.data["message_id"]) == 0
 

@@ -29,7 +29,13 @@ def test_token_round_trip_and_failures() -> None:
     header = "Bearer " + issue_token("s3cret-s3cret-s3cret-s3cret-s3cret-42", "u-1", "ws-1", ["support"])
     principal = principal_from_header(header, "s3cret-s3cret-s3cret-s3cret-s3cret-42")
     assert (principal.workspace_id, principal.roles) == ("ws-1", ["support"])
-    for bad in (None, "", "Basic abc", header + "x", "Bearer " + issue_token("other-other-other-other-other-other-42", "u", "w")):
+    for bad in (
+        None,
+        "",
+        "Basic abc",
+        header + "x",
+        "Bearer " + issue_token("other-other-other-other-other-other-42", "u", "w"),
+    ):
         with pytest.raises(ProblemError) as caught:
             principal_from_header(bad, "s3cret-s3cret-s3cret-s3cret-s3cret-42")
         assert caught.value.status == 401

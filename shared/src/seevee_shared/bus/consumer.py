@@ -104,7 +104,7 @@ class EventConsumer:
     async def apply(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         """Apply a poll's records; returns only when each is in the store or dead-lettered."""
         batch = self._decode(records)
-        failures: dict[str, int] = {}
+        failures: dict[str, tuple[int, BaseException]] = {}
         delay = self.backoff_seconds
         while True:
             try:
@@ -134,7 +134,7 @@ class EventConsumer:
             batch.live.append((record, event))
         return batch
 
-    async def _apply_once(self, batch: _Batch, failures: dict[str, int]) -> None:
+    async def _apply_once(self, batch: _Batch, failures: dict[str, tuple[int, BaseException]]) -> None:
         """One transaction for the poll; a failing event rolls back to its own savepoint only."""
         dead_now: list[_Dead] = []
         async with self.db.transaction() as session:
@@ -152,9 +152,15 @@ class EventConsumer:
         session: AsyncSession,
         record: ConsumerRecord[Any, Any],
         event: CloudEvent,
-        failures: dict[str, int],
+        failures: dict[str, tuple[int, BaseException]],
         dead: list[_Dead],
     ) -> bool:
+        given_up = failures.get(event.id)
+        if given_up is not None and self._hopeless(
+            *given_up
+        ):  # given up before a transient retry of the poll
+            dead.append(_Dead(record, given_up[1], given_up[0]))
+            return False
         while True:
             try:
                 async with session.begin_nested():
@@ -163,21 +169,26 @@ class EventConsumer:
             except Exception as exc:
                 if is_transient(exc):
                     raise
-                failures[event.id] = failures.get(event.id, 0) + 1
-                if isinstance(exc, PERMANENT) or failures[event.id] >= self.max_attempts:
-                    dead.append(_Dead(record, exc, failures[event.id]))
+                attempts = failures.get(event.id, (0, exc))[0] + 1
+                failures[event.id] = (attempts, exc)
+                if self._hopeless(attempts, exc):
+                    dead.append(_Dead(record, exc, attempts))
                     return False
-                await asyncio.sleep(self.backoff_seconds * failures[event.id])
+                await asyncio.sleep(self.backoff_seconds * attempts)
                 continue
             EVENTS.labels(self.group, record.topic, "applied").inc()
             return True
 
+    def _hopeless(self, attempts: int, error: BaseException) -> bool:
+        return isinstance(error, PERMANENT) or attempts >= self.max_attempts
+
     async def _already_applied(self, session: AsyncSession, event_ids: list[str]) -> set[str]:
         if not event_ids:
             return set()
-        rows = await session.execute(
+        rows = await session.exec(
             select(InboxRecord.event_id).where(  # type: ignore[call-overload]
-                InboxRecord.consumer == self.group, InboxRecord.event_id.in_(event_ids)  # type: ignore[attr-defined]
+                InboxRecord.consumer == self.group,
+                InboxRecord.event_id.in_(event_ids),  # type: ignore[attr-defined]
             )
         )
         return {row[0] for row in rows}

@@ -1,10 +1,9 @@
 """Which failures are worth retrying and which can never succeed."""
 
-import asyncio
 
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 from pydantic import ValidationError
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
 from seevee_shared.cloudevents import InvalidEvent
 
@@ -18,13 +17,23 @@ TRANSIENT = (
     InterfaceError,
     DisconnectionError,
     ConnectionError,
-    asyncio.TimeoutError,
+    TimeoutError,
     KafkaConnectionError,
     KafkaTimeoutError,
 )
 PERMANENT = (PermanentError, InvalidEvent, ValidationError)
 
 
+# PostgreSQL deadlock and serialization failure: the same work succeeds when tried again.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
 def is_transient(exc: BaseException) -> bool:
-    """The store or the broker is away: retry the same records, never skip them."""
-    return isinstance(exc, TRANSIENT)
+    """The store or the broker is away, or lost a race: retry the same records, never skip them."""
+    if isinstance(exc, TRANSIENT):
+        return True
+    if isinstance(exc, DBAPIError):
+        original = exc.orig
+        state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+        return state in RETRYABLE_SQLSTATES
+    return False

@@ -6,6 +6,7 @@ so events for one key keep their order.
 """
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 from aiokafka import AIOKafkaProducer
@@ -26,9 +27,7 @@ PUBLISHED = Counter("seevee_outbox_published_total", "Events published by the ou
 
 def outbox_add(session: AsyncSession, event: CloudEvent) -> None:
     """Queue an event in the caller's transaction: it is published only if the transaction commits."""
-    session.add(
-        OutboxRecord(event_id=event.id, topic=event.type, key=event.subject, payload=encode(event))
-    )
+    session.add(OutboxRecord(event_id=event.id, topic=event.type, key=event.subject, payload=encode(event)))
 
 
 def new_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
@@ -83,16 +82,14 @@ class OutboxRelay:
             if idle_rounds % 1200 == 0:
                 await self.prune()
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            except TimeoutError:
-                pass
 
     async def publish_pending(self) -> int:
         """One round: read a batch, publish it all, wait for every ack, then mark the rows sent."""
         async with self.db.transaction() as session:
             rows = (
-                await session.execute(
+                await session.exec(
                     select(OutboxRecord.seq, OutboxRecord.topic, OutboxRecord.key, OutboxRecord.payload)  # type: ignore[call-overload]
                     .where(OutboxRecord.published_at.is_(None))  # type: ignore[union-attr]
                     .order_by(OutboxRecord.seq)
@@ -108,7 +105,7 @@ class OutboxRelay:
         ]
         await asyncio.gather(*futures)
         async with self.db.transaction() as session:
-            await session.execute(
+            await session.exec(
                 update(OutboxRecord)
                 .where(OutboxRecord.seq.in_([row[0] for row in rows]))  # type: ignore[union-attr]
                 .values(published_at=utcnow())
@@ -120,6 +117,6 @@ class OutboxRelay:
     async def prune(self) -> None:
         cutoff = utcnow() - self.keep_sent
         async with self.db.transaction() as session:
-            await session.execute(
+            await session.exec(
                 delete(OutboxRecord).where(OutboxRecord.published_at < cutoff)  # type: ignore[arg-type,operator]
             )

@@ -42,7 +42,7 @@ def _configure(connection: Connection, metadata: Any) -> None:
 
 
 def run_env() -> None:
-    """The body of every service's ``env.py``: migrate the connection handed over by ``upgrade_connection``."""
+    """The body of every service's ``env.py``: migrate the connection ``upgrade_connection`` hands over."""
     metadata = SQLModel.metadata
     connection = context.config.attributes.get("connection")
     if connection is None:
