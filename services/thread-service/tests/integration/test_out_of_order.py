@@ -1,0 +1,171 @@
+"""Every delivery order of a thread's events ends in the same stored state (real store, no broker)."""
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from itertools import permutations
+from typing import Any
+
+from sqlmodel import select
+
+from seevee_shared.bus import OutboxRecord
+from seevee_shared.cloudevents import CloudEvent, decode
+from seevee_shared.db import Database
+from seevee_shared.events import MessageBounced, MessageComplained, MessageSent, bounce_id_for
+from thread_service.consumers import HANDLERS
+from thread_service.models import Thread, ThreadMessage, ThreadPendingSignal
+from thread_service.store import labels_by_message
+
+WS = "ws-order"
+T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
+
+
+def sent(message_id: str, days: int, ws: str = WS) -> CloudEvent:
+    data = MessageSent(
+        message_id=message_id,
+        thread_id="t-1",
+        contact_id="c-1",
+        recipient="jane@acme.example",
+        sender_mailbox="me@seevee.example",
+        provider="sendgrid",
+        smtp_message_id=f"<{message_id}@seevee.example>",
+        subject=f"hello {message_id}",
+        sent_at=T0 + timedelta(days=days),
+    )
+    return CloudEvent.build(data, source="/seevee/test", workspace_id=ws, subject="c-1")
+
+
+def bounced(message_id: str, event: str, *, permanent: bool, minutes: int, ws: str = WS) -> CloudEvent:
+    bounce_id = bounce_id_for("sendgrid", event, "jane@acme.example")
+    data = MessageBounced(
+        bounce_id=bounce_id,
+        message_id=message_id,
+        thread_id="t-1",
+        contact_id="c-1",
+        recipient="jane@acme.example",
+        category="mailbox_unknown" if permanent else "temporary",
+        reason="userunknown" if permanent else "mailboxfull",
+        permanent=permanent,
+        smtp_status="5.1.1" if permanent else "4.2.2",
+        diagnostic="550 5.1.1 no such user" if permanent else "452 4.2.2 mailbox full",
+        provider="sendgrid",
+        provider_event_id=event,
+        matched_by="message_id",
+        bounced_at=T0 + timedelta(days=5, minutes=minutes),
+    )
+    return CloudEvent.build(data, source="/seevee/test", workspace_id=ws, subject="c-1", event_id=bounce_id)
+
+
+def complained(message_id: str, ws: str = WS) -> CloudEvent:
+    data = MessageComplained(
+        message_id=message_id,
+        thread_id="t-1",
+        contact_id="c-1",
+        recipient="jane@acme.example",
+        provider="sendgrid",
+        feedback_type="abuse",
+        complained_at=T0 + timedelta(days=6),
+    )
+    return CloudEvent.build(data, source="/seevee/test", workspace_id=ws, subject="c-1")
+
+
+async def deliver(db: Database, events: Sequence[CloudEvent]) -> None:
+    for event in events:
+        async with db.transaction() as session:
+            await HANDLERS[event.type](session, event)
+
+
+async def snapshot(db: Database, ws: str = WS) -> dict[str, Any]:
+    async with db.transaction() as session:
+        thread = (await session.exec(select(Thread).where(Thread.workspace_id == ws))).one()
+        messages = list(
+            await session.exec(
+                select(ThreadMessage)
+                .where(ThreadMessage.workspace_id == ws)
+                .order_by(ThreadMessage.message_id)
+            )
+        )
+        labels = await labels_by_message(session, ws, [m.message_id for m in messages])
+        pending = list(
+            await session.exec(select(ThreadPendingSignal).where(ThreadPendingSignal.workspace_id == ws))
+        )
+        outbox = [decode(record.payload) for record in await session.exec(select(OutboxRecord))]
+    return {
+        "latest": thread.latest_message_id,
+        "messages": {
+            m.message_id: (labels.get(m.message_id, ()), m.bounce_id, m.bounce_reason) for m in messages
+        },
+        "pending": len(pending),
+        "announced": sorted((e.data["message_id"], e.data["label"]) for e in outbox if e.workspaceid == ws),
+    }
+
+
+async def test_every_order_of_two_sends_two_bounces_and_a_complaint_agrees(db: Database) -> None:
+    hard_bounce_id = bounce_id_for("sendgrid", "ev-hard", "jane@acme.example")
+    outcomes = []
+    for index, order in enumerate(permutations(range(5))):
+        if index % 4:  # 30 of the 120 orders, six starting with each event, keep the suite quick
+            continue
+        ws = f"ws-order-{index}"
+        events = [
+            sent("m-1", days=0, ws=ws),
+            sent("m-2", days=3, ws=ws),
+            bounced("m-1", "ev-soft", permanent=False, minutes=0, ws=ws),
+            bounced("m-1", "ev-hard", permanent=True, minutes=1, ws=ws),
+            complained("m-2", ws=ws),
+        ]
+        ordered = [events[position] for position in order]
+        await deliver(db, [*ordered, *ordered])  # and everything delivered twice
+        outcomes.append(await snapshot(db, ws))
+    first = outcomes[0]
+    assert first == {
+        "latest": "m-2",
+        "messages": {
+            "m-1": (("bounced",), hard_bounce_id, "userunknown"),
+            "m-2": (("complained",), None, None),
+        },
+        "pending": 0,
+        "announced": [("m-1", "bounced"), ("m-2", "complained")],
+    }
+    assert all(outcome == first for outcome in outcomes)
+
+
+async def test_a_bounce_waits_for_its_send(db: Database) -> None:
+    await deliver(db, [bounced("m-1", "ev-1", permanent=True, minutes=0)])
+    async with db.transaction() as session:
+        assert len(list(await session.exec(select(ThreadPendingSignal)))) == 1
+        assert list(await session.exec(select(Thread))) == []
+    await deliver(db, [sent("m-1", days=0)])
+    state = await snapshot(db)
+    assert state["messages"]["m-1"][0] == ("bounced",)
+    assert state["pending"] == 0
+    assert len(state["announced"]) == 1
+
+
+async def test_an_older_send_arriving_late_does_not_become_latest(db: Database) -> None:
+    await deliver(db, [sent("m-2", days=3), sent("m-1", days=0)])
+    assert (await snapshot(db))["latest"] == "m-2"
+
+
+async def test_a_bounce_in_another_workspace_does_not_touch_the_message(db: Database) -> None:
+    other = bounced("m-1", "ev-1", permanent=True, minutes=0).model_copy(update={"workspaceid": "ws-other"})
+    await deliver(db, [sent("m-1", days=0), other])
+    state = await snapshot(db)
+    assert state["messages"]["m-1"] == ((), None, None)
+    async with db.transaction() as session:
+        held = await session.exec(
+            select(ThreadPendingSignal).where(ThreadPendingSignal.workspace_id == "ws-other")
+        )
+        assert len(list(held)) == 1
+
+
+async def test_a_bounce_handled_at_the_same_time_as_its_send_is_never_lost(db: Database) -> None:
+    """The send and the bounce come from different topics, so they may be applied concurrently."""
+    pairs = [
+        (sent(f"m-{n}", days=n), bounced(f"m-{n}", f"ev-{n}", permanent=True, minutes=n)) for n in range(25)
+    ]
+    await asyncio.gather(*(deliver(db, [event]) for pair in pairs for event in pair))
+    state = await snapshot(db)
+    assert all(labels == ("bounced",) for labels, _, _ in state["messages"].values())
+    assert len(state["messages"]) == 25
+    assert state["pending"] == 0
