@@ -1,0 +1,25 @@
+"""Composition root: the task-service app with its store, consumer, outbox relay and API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from seevee_shared.service import build_service
+from task_service import api
+from task_service.consumers import HANDLERS
+from task_service.settings import TaskSettings
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def create_app(settings: TaskSettings | None = None) -> FastAPI:
+    return build_service(
+        name="task-service",
+        settings=settings or TaskSettings(),
+        handlers=HANDLERS,
+        routers=[api.router],
+        migrations_dir=MIGRATIONS_DIR,
+        description="Opens a follow-up task with the next step for each bounced contact.",
+    )
