@@ -1,4 +1,3 @@
-
 import pytest
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError

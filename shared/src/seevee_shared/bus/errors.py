@@ -1,6 +1,5 @@
 """Which failures are worth retrying and which can never succeed."""
 
-
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError

@@ -2,22 +2,26 @@
 
 Losing the relay loses nothing: unpublished rows stay until a relay (this one restarted, or another
 replica) publishes them. The producer uses acks=all and idempotence, and rows go out in ``seq`` order,
-so events for one key keep their order.
+so events for one key keep their order. Replicas sharing a store take turns (a PostgreSQL advisory lock,
+or a file lock beside a SQLite file): two relays never send the same rows at once, nor out of order.
 """
 
 import asyncio
 import contextlib
+import fcntl
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from aiokafka import AIOKafkaProducer
 from prometheus_client import Counter
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.engine import make_url
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from seevee_shared.bus.errors import is_transient
 from seevee_shared.bus.tables import OutboxRecord
 from seevee_shared.cloudevents import CONTENT_TYPE, CloudEvent, encode
-from seevee_shared.db import Database, utcnow
+from seevee_shared.db import Database, is_sqlite, utcnow
 from seevee_shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -28,6 +32,45 @@ PUBLISHED = Counter("seevee_outbox_published_total", "Events published by the ou
 def outbox_add(session: AsyncSession, event: CloudEvent) -> None:
     """Queue an event in the caller's transaction: it is published only if the transaction commits."""
     session.add(OutboxRecord(event_id=event.id, topic=event.type, key=event.subject, payload=encode(event)))
+
+
+_ADVISORY_KEY = 0x5EE7EE0B
+
+
+class PublishingTurn:
+    """Lets one relay at a time publish a store's outbox: the others skip their round."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        database = make_url(db.url).database if is_sqlite(db.url) else None
+        shared_file = database and database != ":memory:"
+        self._lock_file = open(f"{database}.outbox-lock", "a+b") if shared_file else None  # noqa: SIM115
+
+    @contextlib.asynccontextmanager
+    async def take(self) -> AsyncIterator[bool]:
+        if not is_sqlite(self.db.url):
+            async with self.db.engine.connect() as connection, connection.begin():
+                taken = await connection.scalar(
+                    text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _ADVISORY_KEY}
+                )
+                yield bool(taken)
+            return
+        if self._lock_file is None:
+            yield True
+            return
+        try:
+            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()
 
 
 def new_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
@@ -59,6 +102,7 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self.keep_sent = keep_sent
         self._wake = asyncio.Event()
+        self._turn = PublishingTurn(db)
 
     def wake(self) -> None:
         """Publish now rather than at the next poll (called after a transaction that queued events)."""
@@ -86,7 +130,11 @@ class OutboxRelay:
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
 
     async def publish_pending(self) -> int:
-        """One round: read a batch, publish it all, wait for every ack, then mark the rows sent."""
+        """A round, on this relay's turn: read a batch, publish it, wait for every ack, mark it sent."""
+        async with self._turn.take() as mine:
+            return await self._publish_batch() if mine else 0
+
+    async def _publish_batch(self) -> int:
         async with self.db.transaction() as session:
             rows = (
                 await session.exec(
