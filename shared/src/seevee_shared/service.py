@@ -52,10 +52,10 @@ class ServiceRuntime:
         self.settings = settings
         self.db = Database(settings.database_url)
         self.broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=name, logger=None)
-        self.producer: AIOKafkaProducer = new_producer(settings.kafka_bootstrap_servers, f"{name}-outbox")
+        self.producer: AIOKafkaProducer | None = None
         self.relay = OutboxRelay(
             self.db,
-            self.producer,
+            None,
             batch_size=settings.outbox_batch_size,
             poll_seconds=settings.outbox_poll_seconds,
         )
@@ -78,7 +78,10 @@ class ServiceRuntime:
         if self.migrations_dir is not None:
             await self.db.upgrade(self.migrations_dir)
         await ensure_topics(self.settings.kafka_bootstrap_servers, partitions=self.settings.topic_partitions)
+        # Kafka clients bind to the running loop, so they are made here rather than at build time.
+        self.producer = new_producer(self.settings.kafka_bootstrap_servers, f"{self.name}-outbox")
         await self.producer.start()
+        self.relay.producer = self.producer
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox-relay"))
         await self.broker.start()
         for loop in self.background:
@@ -94,8 +97,10 @@ class ServiceRuntime:
         self._tasks.clear()
         with contextlib.suppress(Exception):
             await self.relay.publish_pending()
-        with contextlib.suppress(Exception):
-            await self.producer.stop()
+        if self.producer is not None:
+            with contextlib.suppress(Exception):
+                await self.producer.stop()
+            self.producer = None
         await self.db.dispose()
 
     async def ready(self) -> str | None:

@@ -1,15 +1,11 @@
 """Scheduler and handlers on real stores (SQLite, PostgreSQL) without the broker: claims, stop, restarts."""
 
 import asyncio
-import os
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import select
 
 from run_orchestrator.app import MIGRATIONS
@@ -18,7 +14,6 @@ from run_orchestrator.on_message_bounced import on_message_bounced
 from run_orchestrator.on_message_sent import on_message_sent
 from run_orchestrator.scheduler import emit_due_steps, restart_soft_bounced
 from run_orchestrator.store import add_run, load_run, save
-from seevee_deploy.localpostgres import LocalPostgres, postgres_bin_dir
 from seevee_shared.bus.tables import OutboxRecord
 from seevee_shared.cloudevents import CloudEvent, decode
 from seevee_shared.db import Database, utcnow
@@ -27,32 +22,13 @@ from seevee_shared.events import MessageBounced, MessageSent
 WS = "ws-sched"
 
 
-@pytest.fixture(scope="module")
-def postgres_server() -> Iterator[str]:
-    configured = os.environ.get("TEST_POSTGRES_URL")
-    if configured:
-        yield configured
-        return
-    bin_dir = postgres_bin_dir()
-    if bin_dir is None:
-        pytest.skip("PostgreSQL is not installed")
-    with LocalPostgres(bin_dir) as server:
-        yield server.url
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A fresh, migrated store: a SQLite file, or a new database on the test PostgreSQL server."""
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path}/runs.db"
     else:
-        server = request.getfixturevalue("postgres_server")
-        name = f"runs_{uuid.uuid4().hex[:10]}"
-        admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
-        async with admin.connect() as connection:
-            await connection.execute(text(f"CREATE DATABASE {name}"))
-        await admin.dispose()
-        url = f"{server.rsplit('/', 1)[0]}/{name}"
+        url = request.getfixturevalue("postgres_url")
     db = Database(url)
     await db.upgrade(MIGRATIONS)
     await db.dispose()

@@ -12,9 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -50,22 +48,10 @@ def bounced(provider_event: str, contact_id: str = "c-1") -> CloudEvent:
     )
 
 
-async def fresh_postgres_database(server_url: str) -> str:
-    """A new empty database on the server, so every test migrates its own store."""
-    url = make_url(server_url)
-    name = f"tasks_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     if request.param == "postgres":
-        url = await fresh_postgres_database(request.getfixturevalue("postgres_url"))
+        url = request.getfixturevalue("postgres_url")
     else:
         url = f"sqlite+aiosqlite:///{tmp_path / 'tasks.db'}"
     db = Database(url)

@@ -90,7 +90,7 @@ class OutboxRelay:
     def __init__(
         self,
         db: Database,
-        producer: AIOKafkaProducer,
+        producer: AIOKafkaProducer | None,
         *,
         batch_size: int = 1000,
         poll_seconds: float = 0.05,
@@ -135,6 +135,8 @@ class OutboxRelay:
             return await self._publish_batch() if mine else 0
 
     async def _publish_batch(self) -> int:
+        if self.producer is None:
+            raise RuntimeError("the relay has no started producer yet")
         async with self.db.transaction() as session:
             rows = (
                 await session.exec(
