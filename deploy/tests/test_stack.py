@@ -1,18 +1,16 @@
 import os
 import socket
 import subprocess
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from seevee_deploy import processes, stack
+from seevee_deploy import processes
 from seevee_deploy.broker_config import free_port
 from seevee_deploy.service_plan import SERVICES
-from seevee_deploy.stack import Stack, StackStartError, load_dev_env
+from seevee_deploy.stack import Stack, StackStartError
 
 
 def _alive(pid: int) -> bool:
@@ -34,21 +32,6 @@ def spawned(monkeypatch: pytest.MonkeyPatch) -> list[subprocess.Popen[bytes]]:
 
     monkeypatch.setattr(processes, "spawn", spawn_and_record)
     return children
-
-
-def test_dev_env_comes_from_the_sandbox_module_when_it_exists(monkeypatch: pytest.MonkeyPatch) -> None:
-    module = types.ModuleType("seevee_test_dev_env")
-    module.DEV_ENV = {"MAILGUN_WEBHOOK_SIGNING_KEY": "dev-key"}  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "seevee_test_dev_env", module)
-    monkeypatch.setattr(stack, "DEV_ENV_MODULE", "seevee_test_dev_env")
-
-    assert load_dev_env() == {"MAILGUN_WEBHOOK_SIGNING_KEY": "dev-key"}
-
-
-def test_dev_env_is_empty_without_the_sandbox_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(stack, "DEV_ENV_MODULE", "seevee_no_such_package.dev_env")
-
-    assert load_dev_env() == {}
 
 
 @pytest.mark.kafka

@@ -7,7 +7,6 @@ services exactly as ``make run`` does. Logs go to ``var/log/<service>.log``.
 import argparse
 import asyncio
 import contextlib
-import importlib
 import os
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from types import TracebackType
 
 import httpx
 
+from sandbox.credentials import dev_environment
 from seevee_deploy import processes
 from seevee_deploy.localkafka import (
     PARTITIONS,
@@ -26,10 +26,6 @@ from seevee_deploy.localkafka import (
     wait_for_stop_signal,
 )
 from seevee_deploy.service_plan import SERVICES, ServiceSpec, service_environment, service_port
-
-DEV_ENV_MODULE = "sandbox.credentials"
-"""Where the sandbox keeps the dev webhook secrets it signs with (``dev_environment(var_dir)``, or a
-``DEV_ENV`` dict); ``make run`` passes them."""
 
 
 class StackStartError(RuntimeError):
@@ -149,23 +145,10 @@ class Stack:
         return f"{name} {what}\n--- {log} ---\n{processes.log_tail(log)}"
 
 
-def load_dev_env(var_dir: Path = REPO_ROOT / "var") -> dict[str, str]:
-    """The sandbox's dev webhook secrets (made under ``var_dir`` on first use), or nothing without it."""
-    try:
-        module = importlib.import_module(DEV_ENV_MODULE)
-    except ModuleNotFoundError as missing:
-        if missing.name is not None and DEV_ENV_MODULE.startswith(missing.name):
-            return {}
-        raise
-    make = getattr(module, "dev_environment", None)
-    values = make(var_dir) if callable(make) else getattr(module, "DEV_ENV", {})
-    return {str(key): str(value) for key, value in values.items()}
-
-
 async def _run() -> None:
-    dev_env = {key: value for key, value in load_dev_env().items() if key not in os.environ}
-    if not dev_env:
-        print(f"note: no dev webhook secrets ({DEV_ENV_MODULE}); webhooks answer 401", flush=True)
+    dev_env = {
+        key: value for key, value in dev_environment(REPO_ROOT / "var").items() if key not in os.environ
+    }
     kafka_port = int(os.environ.get("KAFKA_PORT", "9092"))
     async with Stack(extra_env=dev_env, kafka_port=kafka_port) as stack:
         print(f"Kafka: {stack.kafka_bootstrap}", flush=True)
