@@ -1,0 +1,6 @@
+"""Alembic environment: the shared runner, with this service's tables imported."""
+
+import refund_service.models  # noqa: F401  (registers the tables on the metadata)
+from seevee_shared.db.migrations import run_env
+
+run_env()

@@ -1,0 +1,96 @@
+"""When does an employer domain keep bouncing enough to flag it?
+
+Bounces of different contacts arrive in any order, so a newly known hard bounce is checked against
+every window it falls in: the windows ending at its own time and at each later hard bounce within
+window_days of it.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class HardBounce:
+    bounce_id: str
+    reveal_id: str
+    contact_id: str
+    bounced_at: datetime
+
+
+@dataclass(frozen=True)
+class RevealSeen:
+    reveal_id: str
+    revealed_at: datetime
+
+
+@dataclass(frozen=True)
+class EmployerWindow:
+    """Counts for one employer domain over the window_days up to a moment.
+
+    reveals counts the reveals revealed in the window plus those hard-bounced in it, so the rate
+    (hard-bounced reveals / reveals) never exceeds 1.
+    """
+
+    hard_bounces: int
+    hard_bounced_reveals: int
+    distinct_contacts: int
+    reveals: int
+
+    @property
+    def rate(self) -> float:
+        return self.hard_bounced_reveals / self.reveals if self.reveals else 0.0
+
+
+def is_spike(window: EmployerWindow, min_contacts: int, min_rate: float) -> bool:
+    return window.distinct_contacts >= min_contacts and window.rate >= min_rate
+
+
+def window_start(end: datetime, window_days: int) -> datetime:
+    """Start (excluded) of the window that ends at ``end`` (included)."""
+    return end - timedelta(days=window_days)
+
+
+def count_window(
+    bounces: Iterable[HardBounce], reveals: Iterable[RevealSeen], end: datetime, window_days: int
+) -> EmployerWindow:
+    start = window_start(end, window_days)
+    inside = [bounce for bounce in bounces if start < bounce.bounced_at <= end]
+    bounced_reveals = {bounce.reveal_id for bounce in inside}
+    revealed = {reveal.reveal_id for reveal in reveals if start < reveal.revealed_at <= end}
+    return EmployerWindow(
+        hard_bounces=len({bounce.bounce_id for bounce in inside}),
+        hard_bounced_reveals=len(bounced_reveals),
+        distinct_contacts=len({bounce.contact_id for bounce in inside}),
+        reveals=len(bounced_reveals | revealed),
+    )
+
+
+def spike_period_start(at: datetime, window_days: int) -> datetime:
+    """The fixed window_days period (counted from the Unix epoch) holding ``at``: one spike each at most."""
+    length = timedelta(days=window_days)
+    return EPOCH + ((at - EPOCH) // length) * length
+
+
+def spikes_touched_by(
+    bounces: list[HardBounce],
+    reveals: list[RevealSeen],
+    at: datetime,
+    window_days: int,
+    min_contacts: int,
+    min_rate: float,
+) -> dict[datetime, EmployerWindow]:
+    """Per period, the first spiking window among those a hard bounce at ``at`` falls in."""
+    horizon = at + timedelta(days=window_days)
+    ends = sorted({at} | {bounce.bounced_at for bounce in bounces if at <= bounce.bounced_at < horizon})
+    found: dict[datetime, EmployerWindow] = {}
+    for end in ends:
+        period = spike_period_start(end, window_days)
+        if period in found:
+            continue
+        window = count_window(bounces, reveals, end, window_days)
+        if is_spike(window, min_contacts, min_rate):
+            found[period] = window
+    return found

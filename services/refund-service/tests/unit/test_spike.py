@@ -1,0 +1,116 @@
+"""When an employer domain counts as bouncing, and which period a spike belongs to."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from refund_service.domain.spike import (
+    EmployerWindow,
+    HardBounce,
+    RevealSeen,
+    count_window,
+    is_spike,
+    spike_period_start,
+    spikes_touched_by,
+)
+
+SPIKES = [
+    # hard bounces, hard-bounced reveals, distinct contacts, reveals, spike?
+    (5, 5, 5, 25, True),  # exactly 5 contacts at exactly 0.2
+    (5, 5, 5, 26, False),  # rate just under 0.2
+    (4, 4, 4, 4, False),  # too few contacts, whatever the rate
+    (9, 6, 4, 6, False),  # many bounces, but only 4 people
+    (12, 10, 10, 10, True),
+    (6, 6, 5, 100, False),
+    (0, 0, 0, 0, False),
+]
+
+
+@pytest.mark.parametrize(("hard_bounces", "bounced_reveals", "contacts", "reveals", "spike"), SPIKES)
+def test_spike_rule(
+    hard_bounces: int, bounced_reveals: int, contacts: int, reveals: int, spike: bool
+) -> None:
+    window = EmployerWindow(hard_bounces, bounced_reveals, contacts, reveals)
+    assert is_spike(window, min_contacts=5, min_rate=0.2) is spike
+
+
+def test_rate_of_an_empty_window_is_zero() -> None:
+    assert EmployerWindow(0, 0, 0, 0).rate == 0.0
+
+
+@pytest.mark.parametrize(
+    ("at", "period_start"),
+    [
+        (datetime(1970, 1, 1, tzinfo=UTC), datetime(1970, 1, 1, tzinfo=UTC)),
+        (datetime(1970, 1, 7, 23, 59, tzinfo=UTC), datetime(1970, 1, 1, tzinfo=UTC)),
+        (datetime(1970, 1, 8, tzinfo=UTC), datetime(1970, 1, 8, tzinfo=UTC)),
+        (datetime(2026, 11, 26, 12, tzinfo=UTC), datetime(2026, 11, 26, tzinfo=UTC)),
+        (datetime(2026, 12, 2, 23, tzinfo=UTC), datetime(2026, 11, 26, tzinfo=UTC)),
+        (datetime(2026, 12, 3, tzinfo=UTC), datetime(2026, 12, 3, tzinfo=UTC)),
+    ],
+)
+def test_one_period_per_window(at: datetime, period_start: datetime) -> None:
+    assert spike_period_start(at, 7) == period_start
+
+
+T = datetime(2026, 11, 20, 12, tzinfo=UTC)  # inside the period 2026-11-19 .. 2026-11-26
+
+
+def hard(n: int, at: datetime, contact: str | None = None) -> HardBounce:
+    return HardBounce(f"b-{n}", f"r-{n}", contact or f"c-{n}", at)
+
+
+def revealed(n: int, at: datetime) -> RevealSeen:
+    return RevealSeen(f"r-{n}", at)
+
+
+COUNTS = [
+    # bounces, reveals, window end, expected (hard_bounces, hard-bounced reveals, contacts, reveals)
+    (
+        [hard(n, T) for n in range(3)],
+        [revealed(n, T - timedelta(days=1)) for n in range(10)],
+        T,
+        (3, 3, 3, 10),
+    ),
+    # the window excludes its start and includes its end
+    ([hard(0, T - timedelta(days=7)), hard(1, T)], [], T, (1, 1, 1, 1)),
+    # a later bounce is not in a window that ends earlier
+    ([hard(0, T), hard(1, T + timedelta(seconds=1))], [], T, (1, 1, 1, 1)),
+    # a reveal made before the window still counts once it hard-bounces in it
+    ([hard(0, T)], [revealed(0, T - timedelta(days=20)), revealed(5, T)], T, (1, 1, 1, 2)),
+    # two bounces of one reveal, and one contact revealed twice
+    ([hard(0, T), HardBounce("b-x", "r-0", "c-0", T), hard(1, T, contact="c-0")], [], T, (3, 2, 1, 2)),
+]
+
+
+@pytest.mark.parametrize(("bounces", "reveals", "end", "expected"), COUNTS)
+def test_count_window(
+    bounces: list[HardBounce], reveals: list[RevealSeen], end: datetime, expected: tuple[int, int, int, int]
+) -> None:
+    window = count_window(bounces, reveals, end, 7)
+    assert (
+        window.hard_bounces,
+        window.hard_bounced_reveals,
+        window.distinct_contacts,
+        window.reveals,
+    ) == expected
+
+
+def test_a_bounce_that_arrives_late_completes_the_window_of_a_later_one() -> None:
+    bounces = [hard(n, T + timedelta(minutes=n)) for n in range(5)]
+    # the bounce at T+1min is the last to arrive: its own window holds only 2 of the 5
+    touched = spikes_touched_by(bounces, [], T + timedelta(minutes=1), 7, min_contacts=5, min_rate=0.2)
+    assert list(touched) == [datetime(2026, 11, 19, tzinfo=UTC)]
+    assert touched[datetime(2026, 11, 19, tzinfo=UTC)].distinct_contacts == 5
+
+
+def test_windows_in_two_periods_give_one_spike_each() -> None:
+    bounces = [hard(n, T + timedelta(days=4, hours=n)) for n in range(5)]  # 2026-11-24
+    bounces.append(hard(5, datetime(2026, 11, 26, 1, tzinfo=UTC)))  # the next period, same sliding window
+    touched = spikes_touched_by(bounces, [], bounces[0].bounced_at, 7, min_contacts=5, min_rate=0.2)
+    assert sorted(touched) == [datetime(2026, 11, 19, tzinfo=UTC), datetime(2026, 11, 26, tzinfo=UTC)]
+
+
+def test_bounces_a_window_or_more_later_are_not_joined() -> None:
+    bounces = [hard(0, T)] + [hard(n, T + timedelta(days=7)) for n in range(1, 5)]
+    assert spikes_touched_by(bounces, [], T, 7, min_contacts=5, min_rate=0.2) == {}
