@@ -201,7 +201,7 @@ async def test_a_later_bounce_attaches_and_the_more_severe_one_leads(
 
     await publish(kafka_bootstrap, [ws.bounced("ev2", category="mailbox_unknown", hours=3)])
     await publish(kafka_bootstrap, [ws.bounced("ev3", category="temporary", hours=5)])
-    (task,) = await wait_for_tasks(client, ws, lambda tasks: len(tasks[0]["bounces"]) == 3)
+    (task,) = await wait_for_tasks(client, ws, lambda tasks: bool(tasks) and len(tasks[0]["bounces"]) == 3)
 
     assert task["task_id"] == first["task_id"]
     assert (task["category"], task["reason"]) == ("mailbox_unknown", "userunknown")
@@ -220,7 +220,11 @@ async def test_the_same_bounce_twice_attaches_once(
     marker = ws.bounced("ev2", hours=1)
     await publish(kafka_bootstrap, [bounce, bounce, republished, marker])
     (task,) = await wait_for_tasks(
-        client, ws, lambda tasks: marker.data["bounce_id"] in {b["bounce_id"] for b in tasks[0]["bounces"]}
+        client,
+        ws,
+        lambda tasks: (
+            bool(tasks) and marker.data["bounce_id"] in {b["bounce_id"] for b in tasks[0]["bounces"]}
+        ),
     )
     assert [b["bounce_id"] for b in task["bounces"]] == [bounce.data["bounce_id"], marker.data["bounce_id"]]
     assert await announced(service, ws) == 1
