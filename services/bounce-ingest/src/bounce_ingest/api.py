@@ -1,0 +1,215 @@
+"""HTTP entrypoints: provider webhooks, raw bounce emails, and the workspace's list of bounces."""
+
+from datetime import datetime
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import or_
+from sqlmodel import and_, col, select
+
+from bounce_ingest.dsn.model import Classification
+from bounce_ingest.dsn.parser import parse_bounce_email
+from bounce_ingest.inbound_dsn import records_from_dsn
+from bounce_ingest.models import IngestBounce
+from bounce_ingest.providers import PROVIDERS
+from bounce_ingest.providers.base import (
+    BadPayload,
+    Headers,
+    ProviderUnavailable,
+    Unauthorized,
+    WebhookRequest,
+)
+from bounce_ingest.records import ParsedRequest
+from bounce_ingest.storing import StoreUnavailable, store_delivery
+from seevee_shared.auth import CurrentPrincipal, Principal, require_role
+from seevee_shared.db import utcnow
+from seevee_shared.events import Category, MatchedBy
+from seevee_shared.http import Limit, NotFound, Page, ProblemError, decode_cursor, encode_cursor
+from seevee_shared.logging import get_logger
+from seevee_shared.service import DbSession
+
+BODY_LIMIT = 5 * 1024 * 1024
+"""Batches are accepted whole; nothing a provider sends comes near this."""
+RFC822 = "message/rfc822"
+
+router = APIRouter(tags=["bounces"])
+log = get_logger(__name__)
+
+
+class DeliveryAnswer(BaseModel):
+    accepted: int
+    duplicates: int
+    ignored: int
+
+
+class BounceOut(BaseModel):
+    bounce_id: str
+    message_id: str | None
+    thread_id: str | None
+    contact_id: str | None
+    run_id: str | None
+    run_step: int | None
+    recipient: str
+    category: Category
+    reason: str
+    permanent: bool
+    smtp_code: int | None
+    smtp_status: str | None
+    diagnostic: str | None
+    remote_mta: str | None
+    provider: str
+    provider_event_id: str
+    matched_by: MatchedBy | None
+    bounced_at: datetime
+    received_at: datetime
+
+
+def _problem(status: int, detail: str, headers: dict[str, str] | None = None) -> ProblemError:
+    """A problem with the status a provider's retry policy needs, titled by that status."""
+    return ProblemError(status, HTTPStatus(status).phrase, detail, headers=headers)
+
+
+async def read_body(request: Request) -> bytes:
+    """The raw bytes (signatures cover them), refused past the limit without reading the rest."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > BODY_LIMIT:
+        raise ProblemError(413, "Content Too Large", f"the body limit is {BODY_LIMIT} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > BODY_LIMIT:
+            raise ProblemError(413, "Content Too Large", f"the body limit is {BODY_LIMIT} bytes")
+    return bytes(body)
+
+
+@router.post("/v1/webhooks/{provider}", response_model=DeliveryAnswer)
+async def receive_webhook(provider: str, request: Request) -> JSONResponse:
+    """Verify, parse, then store durably; 2xx only once the records (and their events) are committed."""
+    entry = PROVIDERS.get(provider)
+    if entry is None:
+        raise NotFound(f"no webhook for provider {provider!r}")
+    responses = entry.responses
+    body = await read_body(request)
+    webhook = WebhookRequest(
+        method=request.method,
+        url=str(request.url),
+        headers=Headers(request.headers.items()),
+        body=body,
+        query=dict(request.query_params),
+    )
+    now = utcnow()
+    try:
+        await entry.verify(webhook, request.app.state.webhook_credentials.get(provider), now)
+    except Unauthorized as error:
+        log.info("webhook refused", provider=provider, detail=error.detail)
+        raise _problem(responses.unauthorized, error.detail) from error
+    except ProviderUnavailable as error:
+        raise _problem(responses.transient, error.detail) from error
+    try:
+        parsed = entry.parse(webhook)
+    except BadPayload as error:
+        raise _problem(responses.bad_payload, error.detail) from error
+    counts = await _store(request, parsed, now, responses.transient)
+    log.info("webhook stored", provider=provider, **counts.model_dump())
+    return JSONResponse(counts.model_dump(), status_code=responses.accepted)
+
+
+@router.post("/v1/inbound/dsn", response_model=Classification)
+async def receive_bounce_email(
+    request: Request, principal: Annotated[Principal, Depends(require_role("ingest"))]
+) -> Classification:
+    """A raw bounce email from a connected inbox: classified, and its bounces stored like a webhook's.
+
+    Its bounces may only match the token's workspace's messages.
+    """
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != RFC822:
+        raise ProblemError(415, "Unsupported Media Type", f"send the raw email as {RFC822}")
+    raw = await read_body(request)
+    if not raw.strip():
+        raise ProblemError(400, "Bad Request", "the email is empty")
+    classification = parse_bounce_email(raw)
+    now = utcnow()
+    parsed = ParsedRequest(records=records_from_dsn(classification, raw, now))
+    await _store(request, parsed, now, 503, principal.workspace_id)
+    return classification
+
+
+async def _store(
+    request: Request,
+    parsed: ParsedRequest,
+    now: datetime,
+    transient: int,
+    workspace_scope: str | None = None,
+) -> DeliveryAnswer:
+    try:
+        counts = await store_delivery(request.app.state.db, parsed, now, workspace_scope)
+    except StoreUnavailable as error:
+        log.warning("store unavailable, asking the sender to retry", error=str(error))
+        raise _problem(transient, "the store is unavailable; retry", {"Retry-After": "30"}) from error
+    request.app.state.relay.wake()
+    return DeliveryAnswer(accepted=counts.accepted, duplicates=counts.duplicates, ignored=counts.ignored)
+
+
+@router.get("/v1/bounces", response_model=Page[BounceOut])
+async def list_bounces(
+    principal: CurrentPrincipal,
+    session: DbSession,
+    limit: Limit = 50,
+    cursor: str | None = None,
+    contact_id: str | None = None,
+    message_id: str | None = None,
+    category: Annotated[Category | None, Query()] = None,
+) -> Page[BounceOut]:
+    """The workspace's matched bounces, newest first."""
+    statement = select(IngestBounce).where(IngestBounce.workspace_id == principal.workspace_id)
+    if contact_id is not None:
+        statement = statement.where(IngestBounce.contact_id == contact_id)
+    if message_id is not None:
+        statement = statement.where(IngestBounce.message_id == message_id)
+    if category is not None:
+        statement = statement.where(IngestBounce.category == category)
+    if cursor is not None:
+        received_at, bounce_id = _position(cursor)
+        statement = statement.where(
+            or_(
+                col(IngestBounce.received_at) < received_at,
+                and_(col(IngestBounce.received_at) == received_at, col(IngestBounce.bounce_id) < bounce_id),
+            )
+        )
+    statement = statement.order_by(col(IngestBounce.received_at).desc(), col(IngestBounce.bounce_id).desc())
+    rows = list((await session.exec(statement.limit(limit + 1))).all())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor({"r": last.received_at.isoformat(), "b": last.bounce_id})
+    return Page[BounceOut](items=[_bounce_out(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.get("/v1/bounces/{bounce_id}", response_model=BounceOut)
+async def get_bounce(bounce_id: str, principal: CurrentPrincipal, session: DbSession) -> BounceOut:
+    """One bounce of the workspace; another workspace's (or a still unmatched) bounce is a 404."""
+    row = await session.get(IngestBounce, bounce_id)
+    if row is None or row.workspace_id != principal.workspace_id:
+        raise NotFound(f"no bounce {bounce_id!r}")
+    return _bounce_out(row)
+
+
+def _position(cursor: str) -> tuple[datetime, str]:
+    position: dict[str, Any] = decode_cursor(cursor)
+    try:
+        received_at = datetime.fromisoformat(str(position["r"]))
+        bounce_id = str(position["b"])
+    except (KeyError, ValueError) as error:
+        raise ProblemError(400, "Bad Request", "the cursor is not one this API issued") from error
+    if received_at.tzinfo is None:
+        raise ProblemError(400, "Bad Request", "the cursor is not one this API issued")
+    return received_at, bounce_id
+
+
+def _bounce_out(row: IngestBounce) -> BounceOut:
+    return BounceOut.model_validate(row, from_attributes=True)

@@ -1,0 +1,63 @@
+"""Composition root: settings, store, provider credentials, consumers, the unmatched sweep, the API."""
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from bounce_ingest import api
+from bounce_ingest.consumers import HANDLERS
+from bounce_ingest.providers import PROVIDERS
+from bounce_ingest.providers.credentials import ProviderRuntime
+from bounce_ingest.providers.sns_certificates import SnsCertificates
+from bounce_ingest.release_unmatched import sweep_unmatched
+from bounce_ingest.replay_tokens import StoredReplayGuard
+from bounce_ingest.settings import IngestSettings
+from bounce_ingest.sns_fetcher import HttpxSnsFetcher
+from seevee_shared.service import build_service
+
+NAME = "bounce-ingest"
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def create_app(settings: IngestSettings | None = None) -> FastAPI:
+    settings = settings or IngestSettings()
+    app = build_service(
+        name=NAME,
+        settings=settings,
+        handlers=HANDLERS,
+        routers=[api.router],
+        migrations_dir=MIGRATIONS,
+        background=[sweep_unmatched],
+        description="Turns provider webhooks and raw bounce emails into message.bounced events.",
+    )
+    fetcher = HttpxSnsFetcher(settings.sns_fetch_timeout_seconds)
+    runtime = ProviderRuntime(
+        replay_guard=StoredReplayGuard(app.state.db),
+        sns_fetcher=fetcher,
+        sns_certificates=SnsCertificates.from_dir(fetcher, settings.ses_sns_cert_dir),
+    )
+    # Built once: a malformed key stops the service at start instead of failing every webhook.
+    credentials: dict[str, Any] = {
+        name: provider.credentials(settings, runtime) for name, provider in PROVIDERS.items()
+    }
+    app.state.webhook_credentials = credentials
+    return app
+
+
+def main() -> None:
+    """``python -m bounce_ingest.app``: serve on ``INGEST_PORT`` (8001)."""
+    import os
+
+    import uvicorn
+
+    uvicorn.run(
+        "bounce_ingest.app:create_app",
+        factory=True,
+        host="0.0.0.0",  # noqa: S104 - a service listens on all interfaces
+        port=int(os.environ.get("INGEST_PORT", "8001")),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""Pure rules of bounce-ingest: the correlation chain, ids and dedupe, the unmatched wait (no I/O)."""
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bounce_ingest.records import ProviderRecord
+from seevee_shared.events import Category, MatchedBy, bounce_id_for
+
+RECIPIENT_WINDOW = timedelta(days=14)
+"""A recipient alone identifies a message only if exactly one went to it in this window (all workspaces)."""
+CLOCK_SKEW = timedelta(minutes=15)
+"""A message stamped a little after the bounce still counts: provider and sender clocks disagree."""
+CATEGORIES: tuple[Category, ...] = ("mailbox_unknown", "temporary", "spam_policy")
+
+
+def as_category(value: str) -> Category:
+    """A stored category back as the contract's literal; anything else is a corrupted row."""
+    for category in CATEGORIES:
+        if category == value:
+            return category
+    raise ValueError(f"unknown bounce category {value!r}")
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Provider times without a zone are UTC (epoch seconds, RFC 3339 with Z dropped by a parser)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessageRef:
+    """What correlation and the published events need of a sent message."""
+
+    message_id: str
+    workspace_id: str
+    thread_id: str
+    contact_id: str
+    recipient: str
+    run_id: str | None = None
+    run_step: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Lookups:
+    """What the store found for each correlation key of one bounce (None: key absent or no such message)."""
+
+    by_message_id: SentMessageRef | None = None
+    by_provider_message_id: SentMessageRef | None = None
+    by_smtp_message_id: SentMessageRef | None = None
+    to_recipient: Sequence[SentMessageRef] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    message: SentMessageRef
+    matched_by: MatchedBy
+
+
+def correlate(found: Lookups, workspace_scope: str | None = None) -> Match | None:
+    """ARCHITECTURE 6: our id echoed back, the provider's id, the DSN's Message-ID, then a lone recipient.
+
+    With a ``workspace_scope`` (a bounce email posted by one workspace), only that workspace's messages
+    may match: a report from one tenant never touches another's data.
+    """
+
+    def in_scope(message: SentMessageRef) -> bool:
+        return workspace_scope is None or message.workspace_id == workspace_scope
+
+    by_key: tuple[tuple[SentMessageRef | None, MatchedBy], ...] = (
+        (found.by_message_id, "message_id"),
+        (found.by_provider_message_id, "provider_message_id"),
+        (found.by_smtp_message_id, "smtp_message_id"),
+    )
+    for message, matched_by in by_key:
+        if message is not None and in_scope(message):
+            return Match(message, matched_by)
+    distinct = {message.message_id: message for message in found.to_recipient}
+    if len(distinct) == 1:
+        [only] = distinct.values()
+        if in_scope(only):
+            return Match(only, "recipient")
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class CorrelationKeys:
+    """The keys a bounce or complaint carries towards its sent message."""
+
+    recipient: str
+    occurred_at: datetime
+    seevee_message_id: str | None = None
+    provider_message_id: str | None = None
+    smtp_message_id: str | None = None
+    workspace_scope: str | None = None
+
+
+def recipient_window(bounced_at: datetime) -> tuple[datetime, datetime]:
+    """The sent_at range in which a message to the same recipient could be the one that bounced."""
+    return bounced_at - RECIPIENT_WINDOW, bounced_at + CLOCK_SKEW
+
+
+def normalize_recipient(address: str) -> str:
+    return address.strip().lower()
+
+
+def normalize_message_id(value: str | None) -> str | None:
+    """Message-IDs and provider ids arrive with or without angle brackets; compare them without."""
+    if value is None:
+        return None
+    stripped = value.strip().strip("<>").strip()
+    return stripped or None
+
+
+def provider_message_id_candidates(value: str | None) -> list[str]:
+    """Ids a provider reports for a message: SendGrid appends ``.filter...`` to the id it returned at send."""
+    normalized = normalize_message_id(value)
+    if normalized is None:
+        return []
+    candidates = [normalized]
+    head, separator, _ = normalized.partition(".filter")
+    if separator and head:
+        candidates.append(head)
+    return candidates
+
+
+def record_id(record: ProviderRecord) -> str:
+    """The bounce (or complaint) id: the same provider event for the same recipient is always one record."""
+    return bounce_id_for(record.provider, record.provider_event_id, normalize_recipient(record.recipient))
+
+
+def split_duplicates(ids: Iterable[str], already_stored: set[str]) -> tuple[list[str], list[str]]:
+    """Which ids of a delivery are new, and which repeat a stored one or an earlier one in the same batch."""
+    seen = set(already_stored)
+    new: list[str] = []
+    duplicates: list[str] = []
+    for record_key in ids:
+        if record_key in seen:
+            duplicates.append(record_key)
+        else:
+            seen.add(record_key)
+            new.append(record_key)
+    return new, duplicates
+
+
+def unmatched_due(received_at: datetime, now: datetime, wait: timedelta) -> bool:
+    """A bounce gives up waiting for its ``message.sent`` once the wait is over."""
+    return now - received_at >= wait
+
+
+def dsn_event_id(message_id_header: str | None, raw: bytes) -> str:
+    """The event id of a raw bounce email: its Message-ID, or a digest of its bytes when it has none."""
+    normalized = normalize_message_id(message_id_header)
+    if normalized is not None:
+        return normalized
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def keys_of(record: ProviderRecord, workspace_scope: str | None = None) -> CorrelationKeys:
+    return CorrelationKeys(
+        recipient=normalize_recipient(record.recipient),
+        occurred_at=as_utc(record.occurred_at),
+        seevee_message_id=record.seevee_message_id.strip() if record.seevee_message_id else None,
+        provider_message_id=normalize_message_id(record.provider_message_id),
+        smtp_message_id=normalize_message_id(record.smtp_message_id),
+        workspace_scope=workspace_scope,
+    )

@@ -1,0 +1,72 @@
+"""A raw bounce email, once classified, as the same records a provider webhook yields (provider ``dsn``)."""
+
+from datetime import datetime
+from email.parser import BytesHeaderParser
+from email.utils import parsedate_to_datetime
+
+from bounce_ingest.domain import as_utc, dsn_event_id
+from bounce_ingest.dsn.model import Classification
+from bounce_ingest.records import ProviderRecord
+
+PROVIDER = "dsn"
+
+
+def _headers(raw: bytes) -> tuple[str | None, datetime | None]:
+    """The email's own Message-ID and Date, read leniently: a broken header is simply absent."""
+    try:
+        headers = BytesHeaderParser().parsebytes(raw)
+        message_id = headers.get("Message-ID")
+        date = headers.get("Date")
+    except (ValueError, TypeError, LookupError):
+        return None, None
+    when: datetime | None = None
+    if date:
+        try:
+            when = as_utc(parsedate_to_datetime(str(date)))
+        except (ValueError, TypeError, IndexError, OverflowError):
+            when = None
+    return (str(message_id) if message_id else None), when
+
+
+def records_from_dsn(
+    classification: Classification, raw: bytes, received_at: datetime
+) -> list[ProviderRecord]:
+    """Bounces and complaints to store; the event id is the email's Message-ID (or its digest)."""
+    message_id, dated = _headers(raw)
+    event_id = dsn_event_id(message_id, raw)
+    occurred_at = dated or received_at
+    if classification.kind == "bounce":
+        return [
+            ProviderRecord(
+                kind="bounce",
+                provider=PROVIDER,
+                provider_event_id=event_id,
+                recipient=bounce.recipient,
+                occurred_at=occurred_at,
+                category=bounce.category,
+                reason=bounce.reason,
+                permanent=bounce.permanent,
+                seevee_message_id=classification.seevee_message_id,
+                smtp_message_id=classification.original_message_id,
+                smtp_code=bounce.smtp_code,
+                smtp_status=bounce.smtp_status,
+                diagnostic=bounce.diagnostic,
+                remote_mta=bounce.remote_mta,
+            )
+            for bounce in classification.bounces
+        ]
+    if classification.kind == "complaint":
+        return [
+            ProviderRecord(
+                kind="complaint",
+                provider=PROVIDER,
+                provider_event_id=event_id,
+                recipient=recipient,
+                occurred_at=occurred_at,
+                seevee_message_id=classification.seevee_message_id,
+                smtp_message_id=classification.original_message_id,
+                feedback_type=classification.feedback_type,
+            )
+            for recipient in classification.recipients
+        ]
+    return []

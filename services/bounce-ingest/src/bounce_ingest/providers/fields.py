@@ -1,0 +1,114 @@
+"""Reading provider JSON defensively: a missing or mistyped field is a ``BadPayload``, never a crash."""
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from bounce_ingest.providers.base import BadPayload
+
+JsonObject = Mapping[str, Any]
+
+_SMTP_REPLY = re.compile(r"(?<![\d.])([245]\d\d)(?:[ -]|$)")
+_ENHANCED_STATUS = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?![\d.]*\d)")
+
+
+def load_json(body: bytes) -> Any:
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise BadPayload("the body is not JSON") from error
+
+
+def as_object(value: Any, where: str) -> JsonObject:
+    if not isinstance(value, Mapping):
+        raise BadPayload(f"{where} is not a JSON object")
+    return value
+
+
+def object_list(value: Any, where: str) -> list[JsonObject]:
+    """A JSON array of objects, or one object standing alone (providers that batch only optionally)."""
+    items = value if isinstance(value, list) else [value]
+    return [as_object(item, f"{where}[{index}]") for index, item in enumerate(items)]
+
+
+def optional_object(data: JsonObject, key: str) -> JsonObject:
+    value = data.get(key)
+    if value is None:
+        return {}
+    return as_object(value, key)
+
+
+def text(data: JsonObject, key: str) -> str | None:
+    """A string or number field as text; empty strings count as absent."""
+    value = data.get(key)
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return str(value)
+    if not isinstance(value, str):
+        raise BadPayload(f"{key} is not a string")
+    return value.strip() or None
+
+
+def required_text(data: JsonObject, key: str) -> str:
+    value = text(data, key)
+    if value is None:
+        raise BadPayload(f"{key} is missing")
+    return value
+
+
+def flag(data: JsonObject, key: str) -> bool:
+    value = data.get(key)
+    if isinstance(value, str):
+        return value.strip().lower() in {"true", "1", "yes"}
+    return bool(value) if isinstance(value, bool | int) else False
+
+
+def epoch(value: Any, where: str, *, milliseconds: bool = False) -> datetime:
+    """Unix seconds (or milliseconds) as a number or a numeric string."""
+    try:
+        seconds = float(value)
+        if milliseconds:
+            seconds /= 1000
+        return datetime.fromtimestamp(seconds, UTC)
+    except (TypeError, ValueError, OverflowError, OSError) as error:
+        raise BadPayload(f"{where} is not a unix time") from error
+
+
+def iso_time(value: Any, where: str) -> datetime:
+    """ISO 8601 with any number of fractional digits (Postmark sends seven); naive means UTC."""
+    if not isinstance(value, str):
+        raise BadPayload(f"{where} is not a time")
+    cleaned = re.sub(r"(\.\d{6})\d+", r"\1", value.strip().replace("Z", "+00:00"))
+    try:
+        parsed = datetime.fromisoformat(cleaned)
+    except ValueError as error:
+        raise BadPayload(f"{where} is not a time") from error
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def smtp_code(value: Any) -> int | None:
+    """An SMTP reply code given as a number or string; anything outside 200-599 is not one."""
+    try:
+        code = int(str(value).strip()) if value is not None and not isinstance(value, bool) else None
+    except ValueError:
+        return None
+    return code if code is not None and 200 <= code <= 599 else None
+
+
+def reply_code(diagnostic: str | None) -> int | None:
+    """The first SMTP reply code in a diagnostic such as ``smtp;550 5.1.1 ...``."""
+    if not diagnostic:
+        return None
+    match = _SMTP_REPLY.search(diagnostic.removeprefix("smtp;").removeprefix("smtp; "))
+    return int(match.group(1)) if match else None
+
+
+def enhanced_status(diagnostic: str | None) -> str | None:
+    """The first RFC 3463 enhanced status code in a diagnostic, e.g. ``5.1.1``."""
+    if not diagnostic:
+        return None
+    match = _ENHANCED_STATUS.search(diagnostic)
+    return match.group(1) if match else None

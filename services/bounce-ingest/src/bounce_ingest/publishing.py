@@ -1,0 +1,117 @@
+"""What a stored bounce or complaint becomes on the bus: an outbox row in the caller's transaction."""
+
+import uuid
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bounce_ingest.bounce_events import BounceFacts, bounced_event, complained_event, unmatched_event
+from bounce_ingest.domain import Match, as_category
+from bounce_ingest.models import (
+    BOUNCE_MATCHED,
+    BOUNCE_UNMATCHED,
+    IngestBounce,
+    IngestComplaint,
+)
+from seevee_shared.bus import outbox_add
+from seevee_shared.cloudevents import CloudEvent
+from seevee_shared.logging import get_logger
+
+log = get_logger(__name__)
+
+SOURCE = "/seevee/bounce-ingest"
+UNRESOLVED_WORKSPACE = "unresolved"
+"""A ``bounce.unmatched`` from a webhook belongs to no known workspace; the envelope still needs one."""
+
+
+def bounce_facts(row: IngestBounce) -> BounceFacts:
+    return BounceFacts(
+        bounce_id=row.bounce_id,
+        recipient=row.recipient,
+        category=as_category(row.category),
+        reason=row.reason,
+        permanent=row.permanent,
+        provider=row.provider,
+        provider_event_id=row.provider_event_id,
+        bounced_at=row.bounced_at,
+        smtp_code=row.smtp_code,
+        smtp_status=row.smtp_status,
+        diagnostic=row.diagnostic,
+        remote_mta=row.remote_mta,
+        provider_message_id=row.provider_message_id,
+        smtp_message_id=row.smtp_message_id,
+    )
+
+
+def publish_bounced(session: AsyncSession, row: IngestBounce, match: Match) -> None:
+    """Mark the bounce matched and emit ``message.bounced``; its event id is the bounce id."""
+    message = match.message
+    row.status = BOUNCE_MATCHED
+    row.workspace_id = message.workspace_id
+    row.message_id = message.message_id
+    row.thread_id = message.thread_id
+    row.contact_id = message.contact_id
+    row.run_id = message.run_id
+    row.run_step = message.run_step
+    row.matched_by = match.matched_by
+    session.add(row)
+    event = CloudEvent.build(
+        bounced_event(bounce_facts(row), match),
+        source=SOURCE,
+        workspace_id=message.workspace_id,
+        subject=message.contact_id,
+        event_id=row.bounce_id,
+    )
+    outbox_add(session, event)
+    log.info(
+        "bounce matched",
+        event_id=event.id,
+        bounce_id=row.bounce_id,
+        contact_id=message.contact_id,
+        message_id=message.message_id,
+        matched_by=match.matched_by,
+    )
+
+
+def publish_unmatched(session: AsyncSession, row: IngestBounce) -> None:
+    """Give up waiting: emit ``bounce.unmatched`` keyed by the bounce id (there is no contact to key by)."""
+    row.status = BOUNCE_UNMATCHED
+    session.add(row)
+    event = CloudEvent.build(
+        unmatched_event(bounce_facts(row)),
+        source=SOURCE,
+        workspace_id=row.workspace_scope or UNRESOLVED_WORKSPACE,
+        subject=row.bounce_id,
+        event_id=str(uuid.uuid5(uuid.UUID(row.bounce_id), "bounce.unmatched")),
+    )
+    outbox_add(session, event)
+    log.info("bounce unmatched", event_id=event.id, bounce_id=row.bounce_id, recipient=row.recipient)
+
+
+def publish_complained(session: AsyncSession, row: IngestComplaint, match: Match) -> None:
+    """Mark the complaint matched and emit ``message.complained``; its event id is the complaint id."""
+    message = match.message
+    row.status = BOUNCE_MATCHED
+    row.workspace_id = message.workspace_id
+    row.message_id = message.message_id
+    row.thread_id = message.thread_id
+    row.contact_id = message.contact_id
+    row.run_id = message.run_id
+    row.matched_by = match.matched_by
+    session.add(row)
+    event = CloudEvent.build(
+        complained_event(
+            message,
+            recipient=row.recipient,
+            provider=row.provider,
+            feedback_type=row.feedback_type,
+            at=row.complained_at,
+        ),
+        source=SOURCE,
+        workspace_id=message.workspace_id,
+        subject=message.contact_id,
+        event_id=row.complaint_id,
+    )
+    outbox_add(session, event)
+    log.info(
+        "complaint matched", event_id=event.id, contact_id=message.contact_id, matched_by=match.matched_by
+    )

@@ -1,0 +1,47 @@
+"""The parser against the labelled development set, with the targets it must meet.
+
+Agreement is measured on final bounces: the key labels delay warnings as ``expired`` bounces, which
+ARCHITECTURE section 4 says are not bounces (see ``bounce_ingest.dsn.evaluate``).
+"""
+
+import pytest
+
+from bounce_ingest.dsn.evaluate import Score, evaluate
+from seevee_shared.reference_data import shared_dir
+
+CORPUS = shared_dir() / "corpus" / "dsn"
+
+
+@pytest.fixture(scope="module")
+def score() -> Score:
+    if not (CORPUS / "key.tsv").is_file():
+        pytest.skip(f"DSN corpus not found at {CORPUS} (set SEEVEE_SHARED_DIR)")
+    return evaluate(CORPUS)
+
+
+def test_category_agreement(score: Score) -> None:
+    ratio = score.ratio(score.category_agree, score.final_rows)
+    assert ratio >= 0.97, f"category agreement {ratio:.3f}"
+
+
+def test_reason_agreement(score: Score) -> None:
+    ratio = score.ratio(score.reason_agree, score.final_rows)
+    assert ratio >= 0.90, f"reason agreement {ratio:.3f}"
+
+
+def test_recipient_agreement(score: Score) -> None:
+    ratio = score.ratio(score.recipient_agree, score.recipient_rows)
+    assert ratio >= 0.99, f"recipient agreement {ratio:.3f}"
+
+
+def test_no_non_bounce_is_published_as_a_bounce(score: Score) -> None:
+    assert score.non_bounces_published == 0
+
+
+def test_every_email_of_the_key_was_read(score: Score) -> None:
+    assert score.emails >= 500
+    assert score.bounce_rows > 0
+
+
+def test_only_delay_warnings_are_set_apart(score: Score) -> None:
+    assert score.delayed_rows <= 0.05 * score.bounce_rows
