@@ -4,9 +4,13 @@ import logging
 import re
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
 
 import structlog
+
+if TYPE_CHECKING:
+    from seevee_shared.cloudevents import CloudEvent
 
 _EMAIL = re.compile(r"([A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]*@([A-Za-z0-9.\-]+\.[A-Za-z]{2,})")
 
@@ -39,6 +43,13 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)
+
+
+def event_log_context(event: "CloudEvent") -> AbstractContextManager[None]:
+    """Every line logged while an event is handled carries its id, its contact and its trace."""
+    return structlog.contextvars.bound_contextvars(
+        event_id=event.id, event_type=event.type, contact_id=event.subject, trace_id=event.id
+    )
 
 
 def get_logger(name: str) -> Any:

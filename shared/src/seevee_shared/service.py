@@ -6,15 +6,18 @@ the FastAPI app whose lifespan migrates the store, starts the relay and the cons
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
+import structlog
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seevee_shared.bus.consumer import EventConsumer, Handler
 from seevee_shared.bus.outbox import OutboxRelay, new_producer
@@ -130,6 +133,32 @@ async def _supervised(loop: Background, db: Database, settings: Any) -> None:
             await asyncio.sleep(1.0)
 
 
+class _RequestLogContext:
+    """Each request's log lines carry a trace id: the caller's ``X-Request-Id`` or a new one (pure ASGI,
+    so the webhook path pays no streaming middleware)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"")[:100].decode("latin-1")
+        trace_id = given or uuid.uuid4().hex
+
+        async def send_with_trace(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", trace_id.encode("latin-1")),
+                ]
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(trace_id=trace_id, path=scope.get("path", "")):
+            await self.app(scope, receive, send_with_trace)
+
+
 def _ops_router() -> APIRouter:
     router = APIRouter(tags=["operations"])
 
@@ -179,6 +208,7 @@ def build_service(
     app.state.relay = runtime.relay
     app.state.broker = runtime.broker
     install_problem_handlers(app)
+    app.add_middleware(_RequestLogContext)
     app.include_router(_ops_router())
     for router in routers:
         app.include_router(router)

@@ -24,7 +24,7 @@ from seevee_shared.bus.tables import InboxRecord
 from seevee_shared.cloudevents import CloudEvent, InvalidEvent, decode
 from seevee_shared.db import Database
 from seevee_shared.events import dlq_topic
-from seevee_shared.logging import get_logger
+from seevee_shared.logging import event_log_context, get_logger
 
 Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
 
@@ -164,7 +164,8 @@ class EventConsumer:
             for _, event in batch.live:
                 if event.id in done:
                     continue
-                await self.handlers[event.type](session, event)
+                with event_log_context(event):
+                    await self.handlers[event.type](session, event)
                 done.add(event.id)
                 applied.append((event.id, event.type))
             session.add_all(
@@ -197,7 +198,8 @@ class EventConsumer:
         while True:
             try:
                 async with session.begin_nested():
-                    await self.handlers[event.type](session, event)
+                    with event_log_context(event):
+                        await self.handlers[event.type](session, event)
                     session.add(InboxRecord(event_id=event.id, consumer=self.group, topic=event.type))
             except Exception as exc:
                 if is_transient(exc):
