@@ -6,7 +6,6 @@ by size. A ``deferred`` event is not final even when it quotes a 5xx reply: the 
 follows.
 """
 
-from collections import Counter
 from datetime import datetime
 
 from bounce_ingest.providers import echoed_id
@@ -17,6 +16,7 @@ from bounce_ingest.providers.fields import (
     JsonObject,
     enhanced_status,
     epoch,
+    gather,
     load_json,
     object_list,
     reply_code,
@@ -48,16 +48,7 @@ async def verify(request: WebhookRequest, credentials: BasicCredentials | None, 
 
 
 def parse(request: WebhookRequest) -> ParsedRequest:
-    records: list[ProviderRecord] = []
-    ignored: Counter[str] = Counter()
-    for event in object_list(load_json(request.body), "events"):
-        kind = required_text(event, "event")
-        record = _record(kind, event)
-        if record is None:
-            ignored[kind] += 1
-        else:
-            records.append(record)
-    return ParsedRequest(records=records, ignored=dict(ignored))
+    return gather(object_list(load_json(request.body), "events"), _record)
 
 
 def event_time(event: JsonObject) -> tuple[str, datetime]:

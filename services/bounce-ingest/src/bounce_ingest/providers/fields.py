@@ -2,11 +2,13 @@
 
 import json
 import re
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from bounce_ingest.providers.base import BadPayload
+from bounce_ingest.records import ParsedRequest, ProviderRecord
 
 JsonObject = Mapping[str, Any]
 
@@ -112,3 +114,25 @@ def enhanced_status(diagnostic: str | None) -> str | None:
         return None
     match = _ENHANCED_STATUS.search(diagnostic)
     return match.group(1) if match else None
+
+
+def event_name(event: JsonObject) -> str:
+    return required_text(event, "event")
+
+
+def gather(
+    events: Iterable[JsonObject],
+    to_record: Callable[[str, JsonObject], ProviderRecord | None],
+    kind_of: Callable[[JsonObject], str] = event_name,
+) -> ParsedRequest:
+    """A batch taken whole: the bounces and complaints as records, every other event only counted."""
+    records: list[ProviderRecord] = []
+    ignored: Counter[str] = Counter()
+    for event in events:
+        kind = kind_of(event)
+        record = to_record(kind, event)
+        if record is None:
+            ignored[kind] += 1
+        else:
+            records.append(record)
+    return ParsedRequest(records=records, ignored=dict(ignored))

@@ -4,7 +4,6 @@ Mailjet gives no event id, so the id is ``MessageID:event:time:email``, the same
 ``MessageID`` exceeds 2^53 and stays an exact integer (Python's JSON reader keeps it).
 """
 
-from collections import Counter
 from datetime import datetime
 
 from bounce_ingest.providers import echoed_id
@@ -16,6 +15,7 @@ from bounce_ingest.providers.fields import (
     enhanced_status,
     epoch,
     flag,
+    gather,
     load_json,
     object_list,
     reply_code,
@@ -65,16 +65,7 @@ async def verify(request: WebhookRequest, credentials: BasicCredentials | None, 
 
 
 def parse(request: WebhookRequest) -> ParsedRequest:
-    records: list[ProviderRecord] = []
-    ignored: Counter[str] = Counter()
-    for event in object_list(load_json(request.body), "events"):
-        kind = required_text(event, "event")
-        record = _record(kind, event)
-        if record is None:
-            ignored[kind] += 1
-        else:
-            records.append(record)
-    return ParsedRequest(records=records, ignored=dict(ignored))
+    return gather(object_list(load_json(request.body), "events"), _record)
 
 
 def _record(kind: str, event: JsonObject) -> ProviderRecord | None:

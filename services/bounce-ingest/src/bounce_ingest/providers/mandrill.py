@@ -9,7 +9,6 @@ proxy ``MANDRILL_WEBHOOK_URL`` is required. Mandrill gives no event id: ``_id:ev
 import base64
 import hashlib
 import hmac
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl
@@ -22,6 +21,7 @@ from bounce_ingest.providers.fields import (
     as_object,
     enhanced_status,
     epoch,
+    gather,
     load_json,
     object_list,
     reply_code,
@@ -97,16 +97,12 @@ def parse(request: WebhookRequest) -> ParsedRequest:
     document = load_json(fields[EVENTS_FIELD].encode())
     if not isinstance(document, list):
         raise BadPayload("mandrill_events is not a JSON array")
-    records: list[ProviderRecord] = []
-    ignored: Counter[str] = Counter()
-    for event in object_list(document, EVENTS_FIELD):
-        kind = text(event, "event") or f"sync/{text(event, 'type')}"
-        record = _record(kind, event)
-        if record is None:
-            ignored[kind] += 1
-        else:
-            records.append(record)
-    return ParsedRequest(records=records, ignored=dict(ignored))
+    return gather(object_list(document, EVENTS_FIELD), _record, _kind)
+
+
+def _kind(event: JsonObject) -> str:
+    """Sync events (allow and deny list changes) carry ``type`` instead of ``event``."""
+    return text(event, "event") or f"sync/{text(event, 'type')}"
 
 
 def _record(kind: str, event: JsonObject) -> ProviderRecord | None:

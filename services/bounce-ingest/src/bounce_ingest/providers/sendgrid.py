@@ -6,7 +6,6 @@ repeat events whose ``sg_event_id`` dedupe already absorbs.
 
 import base64
 import binascii
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +21,7 @@ from bounce_ingest.providers.fields import (
     JsonObject,
     enhanced_status,
     epoch,
+    gather,
     load_json,
     object_list,
     reply_code,
@@ -106,16 +106,7 @@ def parse(request: WebhookRequest) -> ParsedRequest:
     document = load_json(request.body)
     if not isinstance(document, list):
         raise BadPayload("SendGrid posts a JSON array of events")
-    records: list[ProviderRecord] = []
-    ignored: Counter[str] = Counter()
-    for event in object_list(document, "events"):
-        kind = required_text(event, "event")
-        record = _record(kind, event)
-        if record is None:
-            ignored[kind] += 1
-        else:
-            records.append(record)
-    return ParsedRequest(records=records, ignored=dict(ignored))
+    return gather(object_list(document, "events"), _record)
 
 
 def _record(kind: str, event: JsonObject) -> ProviderRecord | None:
