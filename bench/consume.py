@@ -1,0 +1,310 @@
+"""Figure 3: events/s each consumer applies from a pre-filled ``message.bounced`` topic.
+
+The topic holds ``Sizes.consume_events`` bounces of contacts whose runs, threads and reveals exist.
+
+The anchor is a raw aiokafka ``getmany`` loop doing one batched insert per poll into a SQLite store
+of the same kind. Every store starts as a copy of a template whose runs, threads and reveals exist,
+written once by the services' own code, so the copy costs nothing inside the clock.
+
+A pass over the topic is one long run: the first share of the events is the warm-up (connections,
+caches, the group join), and the rest is cut into equal slices, one repetition each; the figure is
+the median slice rate. Each consumer reads the whole topic once.
+"""
+
+import asyncio
+import shutil
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer
+from fastapi import FastAPI
+from sqlalchemy import Column, LargeBinary, MetaData, String, Table, insert
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bench import scenario
+from bench.environment import BenchEnv
+from bench.feed import publish_events
+from bench.sizes import Sizes
+from bench.stats import pass_rate, ratio
+from seevee_shared.bus.consumer import EVENTS
+from seevee_shared.db import Database
+from seevee_shared.events import Topic
+
+WARMUP_SHARE = 0.1
+SETTLE_SECONDS = 1.0
+"""The counter moves inside the poll's transaction: let its commit land before the service stops."""
+Prefill = Callable[[AsyncSession, list[scenario.Contact], dict[str, str], datetime], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """One consuming service: how to build it on a store, its migrations, and what its store needs."""
+
+    name: str
+    build: Callable[[str, str, str], FastAPI]
+    """(database_url, bootstrap, consumer group) -> the app."""
+    migrations: Path
+    prefill: Prefill | None = None
+
+
+def _orchestrator() -> Consumer:
+    from run_orchestrator.app import MIGRATIONS, create_app
+    from run_orchestrator.settings import RunSettings
+
+    def build(url: str, bootstrap: str, group: str) -> FastAPI:
+        return create_app(_settings(RunSettings, url, bootstrap, group))
+
+    return Consumer("run-orchestrator", build, MIGRATIONS)
+
+
+def _tasks() -> Consumer:
+    from task_service.app import MIGRATIONS_DIR, create_app
+    from task_service.settings import TaskSettings
+
+    def build(url: str, bootstrap: str, group: str) -> FastAPI:
+        return create_app(_settings(TaskSettings, url, bootstrap, group))
+
+    return Consumer("task-service", build, MIGRATIONS_DIR)
+
+
+def _threads() -> Consumer:
+    from thread_service.app import MIGRATIONS_DIR, create_app
+    from thread_service.on_message_sent import on_message_sent
+    from thread_service.settings import ThreadSettings
+
+    async def prefill(
+        session: AsyncSession, people: list[scenario.Contact], runs: dict[str, str], at: datetime
+    ) -> None:
+        for contact in people:
+            await on_message_sent(session, scenario.message_sent(contact, runs.get(contact.contact_id), at))
+
+    def build(url: str, bootstrap: str, group: str) -> FastAPI:
+        return create_app(_settings(ThreadSettings, url, bootstrap, group))
+
+    return Consumer("thread-service", build, MIGRATIONS_DIR, prefill)
+
+
+def _refunds() -> Consumer:
+    from refund_service.app import MIGRATIONS_DIR, create_app
+    from refund_service.consumers import handlers
+    from refund_service.settings import RefundSettings
+
+    def settings(url: str, bootstrap: str, group: str) -> RefundSettings:
+        built: RefundSettings = _settings(RefundSettings, url, bootstrap, group, dns_check_enabled=False)
+        return built
+
+    async def prefill(
+        session: AsyncSession, people: list[scenario.Contact], _runs: dict[str, str], at: datetime
+    ) -> None:
+        on_revealed = handlers(settings("sqlite://", "", ""))[Topic.CONTACT_REVEALED]
+        for contact in people:
+            await on_revealed(session, scenario.contact_revealed(contact, at))
+
+    def build(url: str, bootstrap: str, group: str) -> FastAPI:
+        return create_app(settings(url, bootstrap, group))
+
+    return Consumer("refund-service", build, MIGRATIONS_DIR, prefill)
+
+
+def _settings(kind: Any, url: str, bootstrap: str, group: str, **extra: Any) -> Any:
+    """In-process services log warnings only: the table must stay readable."""
+    return kind(
+        database_url=url,
+        kafka_bootstrap_servers=bootstrap,
+        consumer_group=group,
+        log_level="WARNING",
+        **extra,
+    )
+
+
+async def _runs_template(path: Path, people: list[scenario.Contact], at: datetime) -> dict[str, str]:
+    """The orchestrator's template: one active two-step run per contact, created by its own store code."""
+    from run_orchestrator.app import MIGRATIONS
+    from run_orchestrator.store import add_run
+
+    db = await _migrated(path, MIGRATIONS)
+    runs: dict[str, str] = {}
+    try:
+        async with db.transaction() as session:
+            for contact in people:
+                stored = await add_run(
+                    session,
+                    workspace_id=scenario.WORKSPACE,
+                    contact_id=contact.contact_id,
+                    thread_id=contact.thread_id,
+                    recipient=contact.recipient,
+                    sender_mailbox="sam@seevee.test",
+                    delays=[24.0, 72.0],
+                    start_at=None,
+                    now=at,
+                )
+                runs[contact.contact_id] = stored.record.run_id
+    finally:
+        await db.dispose()
+    return runs
+
+
+async def _migrated(path: Path, migrations: Path) -> Database:
+    await asyncio.to_thread(path.unlink, missing_ok=True)
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    await db.upgrade(migrations)
+    return db
+
+
+async def _template(
+    consumer: Consumer, path: Path, people: list[scenario.Contact], runs: dict[str, str]
+) -> None:
+    db = await _migrated(path, consumer.migrations)
+    try:
+        if consumer.prefill is not None:
+            async with db.transaction() as session:
+                await consumer.prefill(session, people, runs, scenario.earlier(minutes=30))
+    finally:
+        await db.dispose()
+
+
+def _count(group: str, outcome: str) -> float:
+    """The in-process consumer's own counter (read from its metric alone, not the whole registry)."""
+    wanted = {"group": group, "topic": Topic.MESSAGE_BOUNCED, "outcome": outcome}
+    for metric in EVENTS.collect():
+        for sample in metric.samples:
+            if sample.name.endswith("_total") and sample.labels == wanted:
+                return sample.value
+    return 0.0
+
+
+def _applied(group: str) -> float:
+    """Applied events; a dead-lettered one means the scenario is wrong, and the figure would be too."""
+    dead = _count(group, "dead_lettered")
+    if dead:
+        raise RuntimeError(f"{group} dead-lettered {dead:.0f} bench events; see its log")
+    return _count(group, "applied")
+
+
+async def _marks(
+    progress: Callable[[], float], thresholds: list[int], timeout: float
+) -> list[tuple[int, float]]:
+    """The moment each threshold of applied events is crossed (polled every 20 ms)."""
+    marks: list[tuple[int, float]] = []
+    deadline = time.perf_counter() + timeout
+    for threshold in thresholds:
+        while (done := progress()) < threshold:
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"applied {done:.0f} of {thresholds[-1]} events in {timeout:.0f}s")
+            await asyncio.sleep(0.02)
+        marks.append((int(progress()), time.perf_counter()))
+    return marks
+
+
+def _thresholds(total: int, slices: int) -> list[int]:
+    warm = int(total * WARMUP_SHARE)
+    step = (total - warm) / slices
+    return [warm + round(step * k) for k in range(slices + 1)]
+
+
+async def _service_pass(
+    consumer: Consumer, env: BenchEnv, template: Path, sizes: Sizes, run: int
+) -> list[tuple[int, float]]:
+    store = template.with_name(f"{consumer.name}-run{run}.db")
+    shutil.copyfile(template, store)
+    group = f"bench-{consumer.name}-{run}-{scenario.unique_tag()}"
+    app = consumer.build(f"sqlite+aiosqlite:///{store}", env.bootstrap, group)
+    async with app.router.lifespan_context(app):
+        marks = await _marks(
+            lambda: _applied(group), _thresholds(sizes.consume_events, sizes.repetitions), timeout=600
+        )
+        await asyncio.sleep(SETTLE_SECONDS)
+    return marks
+
+
+_ANCHOR_TABLE = Table(
+    "applied_event",
+    MetaData(),
+    Column("event_id", String(200), primary_key=True),
+    Column("contact_id", String(200), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+)
+
+
+async def _anchor_pass(env: BenchEnv, folder: Path, sizes: Sizes, run: int) -> list[tuple[int, float]]:
+    """Raw aiokafka: poll, decode, one multi-row insert per poll in one transaction, commit offsets."""
+    path = folder / f"anchor-{run}.db"
+    await asyncio.to_thread(path.unlink, missing_ok=True)
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    async with db.engine.begin() as connection:
+        await connection.run_sync(_ANCHOR_TABLE.metadata.create_all)
+    consumer = AIOKafkaConsumer(
+        Topic.MESSAGE_BOUNCED,
+        bootstrap_servers=env.bootstrap,
+        group_id=f"bench-anchor-{run}-{scenario.unique_tag()}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    applied = 0
+
+    async def loop() -> None:
+        nonlocal applied
+        while applied < sizes.consume_events:
+            polled = await consumer.getmany(timeout_ms=500, max_records=500)
+            rows = []
+            for records in polled.values():
+                for record in records:
+                    event = orjson.loads(record.value)
+                    rows.append(
+                        {"event_id": event["id"], "contact_id": event["subject"], "payload": record.value}
+                    )
+            if not rows:
+                continue
+            async with db.transaction() as session:
+                await session.execute(insert(_ANCHOR_TABLE), rows)
+            await consumer.commit()
+            applied += len(rows)
+
+    def progress() -> float:
+        if task.done() and task.exception() is not None:
+            raise RuntimeError("the anchor's poll loop failed") from task.exception()
+        return float(applied)
+
+    await consumer.start()
+    task = asyncio.create_task(loop())
+    try:
+        thresholds = _thresholds(sizes.consume_events, sizes.repetitions)
+        return await _marks(progress, thresholds, timeout=600)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await consumer.stop()
+        await db.dispose()
+
+
+def consumers() -> list[Consumer]:
+    return [_orchestrator(), _tasks(), _threads(), _refunds()]
+
+
+async def measure(env: BenchEnv, sizes: Sizes) -> dict[str, Any]:
+    folder = env.folder("consume")
+    people = scenario.contacts(scenario.unique_tag(), sizes.consume_events)
+    at = scenario.earlier(minutes=20)
+    runs = await _runs_template(folder / "run-orchestrator-template.db", people, at)
+    templates = {"run-orchestrator": folder / "run-orchestrator-template.db"}
+    for consumer in consumers()[1:]:
+        templates[consumer.name] = folder / f"{consumer.name}-template.db"
+        await _template(consumer, templates[consumer.name], people, runs)
+    await publish_events(env.bootstrap, [scenario.message_bounced(c, runs[c.contact_id], at) for c in people])
+    ours: dict[str, float] = {}
+    anchors: dict[str, float] = {}
+    for number, consumer in enumerate(consumers()):
+        ours[consumer.name] = pass_rate(
+            await _service_pass(consumer, env, templates[consumer.name], sizes, number)
+        )
+        anchors[consumer.name] = pass_rate(await _anchor_pass(env, folder, sizes, number))
+    return {
+        "consume_events_per_s": ours,
+        "consume_anchor_events_per_s": anchors,
+        "consume_ratio": {name: ratio(ours[name], anchors[name]) for name in ours},
+    }

@@ -1,0 +1,99 @@
+"""``make bench`` / ``make bench-quick``: start Kafka once, take every figure, print and save the table."""
+
+import argparse
+import asyncio
+import importlib
+import json
+import logging
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import publish
+from bench.environment import BenchEnv, fresh_topics
+from bench.report import table
+from bench.sizes import FULL, QUICK, Sizes
+from seevee_deploy.kafka_jars import ensure_kafka_jars
+from seevee_deploy.localkafka import LocalKafka
+from seevee_shared.logging import configure_logging
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+Figure = Callable[[BenchEnv, Sizes], Awaitable[dict[str, Any]]]
+
+
+MODULES = {
+    "ingest": "ingest",
+    "publish": "publish",
+    "consume": "consume",
+    "e2e": "end_to_end",
+    "dsn": "raw_emails",
+}
+"""Figure name -> its module in ``bench``; each has ``measure(env, sizes)``."""
+
+
+def figure(name: str) -> Figure:
+    measure: Figure = importlib.import_module(f"bench.{MODULES[name]}").measure
+    return measure
+
+
+async def take(figures: list[str], sizes: Sizes, quick: bool) -> dict[str, Any]:
+    jars = await asyncio.to_thread(ensure_kafka_jars)
+    work_dir = Path(tempfile.mkdtemp(prefix="seevee-bench-"))
+    # The full bench lets the JVM use its default JIT and GC; the quick one starts faster on CI.
+    jvm_options = None if quick else ()
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "mode": "quick" if quick else "full",
+        "machine": {
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "kafka": jars.version,
+            "platform": platform.platform(),
+        },
+        "seconds": {},
+    }
+    try:
+        async with LocalKafka(work_dir / "kafka", jvm_options=jvm_options, heap="1g") as kafka:
+            env = BenchEnv(kafka.bootstrap_servers, work_dir)
+            for name in figures:
+                started = time.perf_counter()
+                await fresh_topics(env.bootstrap, (publish.TOPIC,))
+                results.update(await figure(name)(env, sizes))
+                results["seconds"][name] = round(time.perf_counter() - started, 1)
+                print(f"  {name}: done in {results['seconds'][name]} s", file=sys.stderr, flush=True)
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="every figure at a tiny size (CI)")
+    parser.add_argument("--only", choices=list(MODULES), action="append", help="take only these figures")
+    parser.add_argument("--output", type=Path, help="where to write the JSON (default bench/results/)")
+    args = parser.parse_args(argv)
+    configure_logging("bench", "WARNING")
+    # The client retries leader moves after topics are recreated; its notes would drown the table.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    sizes = QUICK if args.quick else FULL
+    figures = args.only or list(MODULES)
+    started = time.perf_counter()
+    results = asyncio.run(take(figures, sizes, args.quick))
+    results["seconds"]["total"] = round(time.perf_counter() - started, 1)
+    output = args.output or RESULTS / ("quick.json" if args.quick else "latest.json")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    print(table(results))
+    print(f"\nwritten to {output}")
+
+
+if __name__ == "__main__":
+    main()

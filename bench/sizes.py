@@ -1,0 +1,57 @@
+"""How much work each figure does: the full bench, and the tiny one CI runs to keep the harness working."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Sizes:
+    repetitions: int
+    warmups: int
+    ingest_batches: int
+    """SendGrid posts of ``ingest_batch_size`` events per repetition."""
+    ingest_batch_size: int
+    ses_posts: int
+    http_concurrency: int
+    publish_events: int
+    consume_events: int
+    e2e_throughput_bounces: int
+    e2e_batch_size: int
+    e2e_latency_bounces: int
+    """Bounces per latency repetition, posted at half the measured rate."""
+    round_trips: int
+    dsn_files: int | None
+    """Files of the DSN corpus per repetition; None: all of them."""
+
+
+FULL = Sizes(
+    repetitions=5,
+    warmups=1,
+    ingest_batches=2,
+    ingest_batch_size=500,
+    ses_posts=100,
+    http_concurrency=4,
+    publish_events=20_000,
+    consume_events=3_000,
+    e2e_throughput_bounces=300,
+    e2e_batch_size=50,
+    e2e_latency_bounces=100,
+    round_trips=400,
+    dsn_files=None,
+)
+"""Sized to finish in under 10 minutes at today's speeds (see bench/README.md for what was cut)."""
+
+QUICK = Sizes(
+    repetitions=5,
+    warmups=1,
+    ingest_batches=2,
+    ingest_batch_size=50,
+    ses_posts=20,
+    http_concurrency=2,
+    publish_events=300,
+    consume_events=600,
+    e2e_throughput_bounces=60,
+    e2e_batch_size=10,
+    e2e_latency_bounces=10,
+    round_trips=50,
+    dsn_files=60,
+)
