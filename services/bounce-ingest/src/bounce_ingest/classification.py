@@ -14,6 +14,7 @@ from bounce_ingest.dsn.phrases import (
     COMMAND_PHRASES,
     COMMAND_REFINEMENTS,
     CONFIRMED_USER_PHRASES,
+    PROVIDER_CODES,
     REASON_PHRASES,
     STATUS_REASONS,
     SUBJECT_REASONS,
@@ -68,6 +69,9 @@ _NEXT_LINE_REPLY = re.compile(r"\n[ \t>]*[245]\d\d[- ](?:[245]\.\d{1,3}\.\d{1,3}
 # One pattern per phrase, in table order: separate patterns keep the engine's literal-prefix search.
 _PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (reason, re.compile(phrase)) for reason, phrases in REASON_PHRASES for phrase in phrases
+)
+_PROVIDER_CODES: tuple[tuple[re.Pattern[str], tuple[tuple[int, int, str], ...]], ...] = tuple(
+    (re.compile(pattern), ranges) for pattern, ranges in PROVIDER_CODES
 )
 
 _UNCONFIRMED_USER = re.compile("|".join(UNCONFIRMED_USER_PHRASES))
@@ -125,9 +129,25 @@ def _reason_in(diagnostic: str) -> str | None:
     # Cached: the same diagnostic is read for several recipients and from several angles.
     text = _NEXT_LINE_REPLY.sub(" ", diagnostic.lower())
     text = _BOILERPLATE.sub(" ", _CONTINUATION.sub("", _SPACES.sub(" ", text)))
+    coded = _provider_code_reason(text)
+    if coded is not None:
+        return coded
     for reason, pattern in _PHRASES:
         if pattern.search(text):
             return reason
+    return None
+
+
+def _provider_code_reason(text: str) -> str | None:
+    """The reason a provider's published error number names (its own code beats generic wording)."""
+    for pattern, ranges in _PROVIDER_CODES:
+        found = pattern.search(text)
+        if found is None:
+            continue
+        number = int(found[1])
+        for first, last, reason in ranges:
+            if first <= number <= last:
+                return reason
     return None
 
 
@@ -138,9 +158,14 @@ def smtp_command(text: str | None) -> str | None:
     lowered = text.lower()
     reply = _TRANSCRIPT_ERROR.search(lowered)
     if reply is not None:
-        sent = [m[1] for m in _TRANSCRIPT_COMMAND.finditer(lowered, 0, reply.start())]
+        # Only this session's commands count: a transcript may show several hosts one after another.
+        session = lowered.rfind("while talking to ", 0, reply.start())
+        sent = [m[1] for m in _TRANSCRIPT_COMMAND.finditer(lowered, max(session, 0), reply.start())]
         if sent:
             return _TRANSCRIPT_VERBS.get(sent[-1])
+        if session >= 0 and ">>>" not in lowered[session : reply.start()]:
+            # Refused before we sent a single command: the server's greeting was the error.
+            return "CONN"
     lowered = _SPACES.sub(" ", lowered)
     for command, pattern in _COMMANDS:
         if pattern.search(lowered):

@@ -131,6 +131,16 @@ def test_normalize_status(text: str | None, status: str | None) -> None:
         (">>> RCPT To:<a@b.test>\n<<< 550 5.1.1 unknown\n>>> DATA\n<<< 503 need RCPT", "RCPT"),
         ("SMTP error from remote mail server after initial connection: 554 go away", "CONN"),
         ("550 user unknown", None),
+        # Refused at the greeting: nothing was sent in that session before the error.
+        ("... while talking to mx.far.test.:\n<<< 554 IP=192.0.2.9 - go away", "CONN"),
+        # Only the failing session's commands count, not an earlier host's.
+        (
+            "while talking to a.test.:\n>>> RCPT To:<x@a.test>\n<<< 250 ok\n"
+            "while talking to b.test.:\n<<< 554 no thanks",
+            "CONN",
+        ),
+        ("while talking to b.test.:\n>>> QUIT\n<<< 421 closing", None),
+        ("While talking to mx.far.test:\n>>> MAIL From:<a@b.test>\n<<< 550 Insecure Mail Relay", "MAIL"),
     ],
 )
 def test_smtp_command(text: str, command: str | None) -> None:
@@ -211,6 +221,25 @@ PROVIDER_PHRASES = [
     # Mail.ru, Yandex, Postgrey
     ("5.7.1", 550, "Message rejected under suspicion of SPAM", "spamdetected"),
     ("4.7.1", 451, "Greylisted, see http://postgrey.schweikert.ch/help/example.com.html", "ratelimited"),
+    # Spectrum (Charter) numbered AUP codes decide whatever the surrounding words say
+    ("5.1.0", 550, "<a@b.test> sender rejected. Please see the error codes page. AUP#In-1310", "ratelimited"),
+    (None, 554, "AUP#O-1000 Your IP address has been blocked", "blocked"),
+    (None, 550, "AUP#In-1100 no reverse DNS for your IP", "requireptr"),
+    (None, 552, "AUP#O-1530 message larger than 20MB", "emailtoolarge"),
+    # Amazon SES refusing to relay for an identity that is not verified
+    (
+        "5.0.0",
+        554,
+        "Message rejected: Email address is not verified. The following identities failed the check "
+        "in region US-EAST-1: a@b.test",
+        "norelaying",
+    ),
+    (None, 550, "550 Insecure Mail Relay", "norelaying"),
+    # A list server refusing a post from a non-member
+    (None, None, "You are not a member of this mailing list <list@lists.test>.", "rejected"),
+    # "Recipient not found" alone is generic wording (a filter may say it); "mailbox not found" is not
+    (None, 550, "Recipient Not Found", "filtered"),
+    ("5.1.10", 550, "Recipient not found by SMTP address lookup", "userunknown"),
     # Localised notices
     ("5.1.1", 550, "Benutzer unbekannt", "userunknown"),
     (None, 550, "Utilisateur inconnu", "userunknown"),

@@ -15,6 +15,7 @@ from email.header import decode_header, make_header
 from email.message import Message
 from typing import Any
 
+_RECIPIENT_FIELDS = frozenset(("final-recipient", "original-recipient"))
 _TYPE = re.compile(r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+")
 _MAX_DEPTH = 12
 _MAX_PARTS = 200
@@ -68,6 +69,24 @@ def header_fields(message: Message) -> dict[str, str]:
             text = decode_words(text)
         fields[key] = text
     return fields
+
+
+def recipient_field_groups(message: Message) -> list[dict[str, str]]:
+    """Header fields of a delivery-status block, one group per recipient.
+
+    Some MTAs write every recipient's fields in one block without the blank line between them: a
+    repeated recipient field starts the next group.
+    """
+    groups: list[dict[str, str]] = [{}]
+    for name, value in message.raw_items():
+        key = name.strip().lower()
+        if key in _RECIPIENT_FIELDS and key in groups[-1]:
+            groups.append({})
+        if key in groups[-1]:
+            continue
+        text = " ".join(str(value).split())
+        groups[-1][key] = decode_words(text) if "=?" in text else text
+    return [group for group in groups if group]
 
 
 def decode_words(text: str) -> str:
@@ -234,9 +253,7 @@ def _status_blocks(part: Message) -> list[dict[str, str]]:
         for block in payload:
             if not isinstance(block, Message):
                 continue
-            fields = header_fields(block)
-            if fields:
-                blocks.append(fields)
+            blocks.extend(recipient_field_groups(block))
             rest = _payload(block)
             if isinstance(rest, str) and ":" in rest:
                 blocks.extend(fields_from_text(rest))

@@ -49,6 +49,7 @@ class Score:
     non_bounce_rows: int = 0
     non_bounce_agree: int = 0
     non_bounces_published: int = 0
+    published_non_bounces: list[str] = field(default_factory=list)
     seconds: float = 0.0
     confusion: dict[str, dict[str, int]] = field(default_factory=dict)
     misses: list[str] = field(default_factory=list)
@@ -143,6 +144,7 @@ def evaluate(corpus: Path) -> Score:
                 score.misses.append(f"{row.path}\tkind\t{row.category}\t{answer.kind}")
             if answer.kind == "bounce" and row.index == 1:
                 score.non_bounces_published += 1
+                score.published_non_bounces.append(row.path)
     score.confusion = {k: dict(v) for k, v in sorted(confusion.items())}
     return score
 

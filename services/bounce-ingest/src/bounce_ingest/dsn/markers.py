@@ -25,6 +25,8 @@ ORIGINAL_MESSAGE_START = _any(
     r"included is a copy of the|a copy of the original message|below is a copy of the)",
     r"^content-type:[ \t]*(?:message/rfc822|text/rfc822-headers)",
     r"^[ \t>]*original message:?[ \t]*$",
+    r"^[ \t>]*original mail as follows:?[ \t]*$",
+    r"^[ \t>]*bounced e-?mail:[ \t]*$",
     r"^[ \t>]*-{5,}[ \t]*$\n(?=(?:return-path|received|from|message-id|date|subject|to):)",
     r"^[ \t>]*\n[ \t>]*(?:return-path|received):",
 )
@@ -130,6 +132,14 @@ COMPLAINT_SUBJECT = _any(
     r"^\s*(?:abuse|spam) report\b",
 )
 UNSUBSCRIBE_SUBJECT = _any(r"^\s*unsubscribe\s*$")
+
+# Headers a mailing-list server (fml) stamps on its own notices, and the subjects of the notices in
+# which it refuses a post: the poster is not a member, or the post loops (duplicated Message-ID).
+LIST_SERVER_HEADERS = ("x-mlserver",)
+LIST_REFUSAL_SUBJECT = _any(
+    r"\bare not (?:a )?member\b",
+    r"^\s*loop alert:",
+)
 
 # Body phrases that say a notice is a bounce, when neither sender nor subject does.
 BOUNCE_BODY = _any(

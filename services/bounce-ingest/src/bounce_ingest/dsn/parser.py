@@ -8,10 +8,10 @@ automatic replies and delay warnings).
 import dataclasses
 import re
 
-from bounce_ingest.dsn.anatomy import Anatomy, dissect, fields_from_text, unix_line_endings
+from bounce_ingest.dsn.anatomy import Anatomy, dissect, fields_from_text
 from bounce_ingest.dsn.delivery_status import RecipientReport, address_in, recipient_reports
 from bounce_ingest.dsn.model import Classification
-from bounce_ingest.dsn.notice import Notice, fold, notice_reports, split_notice
+from bounce_ingest.dsn.notice import NOTICE_LIMIT, Notice, fold, notice_reports, split_notice
 from bounce_ingest.dsn.references import original_message_id, seevee_message_id
 from bounce_ingest.dsn.ses_notification import read_ses_notification
 from bounce_ingest.dsn.signals import is_auto_reply, is_delay_notice, looks_like_bounce, plain_complaint
@@ -34,7 +34,7 @@ def _parse(raw: bytes) -> Classification:
     notice = split_notice(anatomy.notice)
     ids = {
         "original_message_id": original_message_id(anatomy, notice.original),
-        "seevee_message_id": seevee_message_id(anatomy, unix_line_endings(raw).decode("latin-1")),
+        "seevee_message_id": seevee_message_id(anatomy, raw),
     }
     if anatomy.feedback is not None or anatomy.report_type == "feedback-report":
         feedback = anatomy.feedback or {}
@@ -79,7 +79,9 @@ def _parse(raw: bytes) -> Classification:
     found = _notice_recipients(anatomy, notice, exclude)
     if not found:
         return Classification(kind="not_a_bounce", **ids)
-    return Classification(kind="bounce", bounces=bounces_for(found, notice), **ids)
+    returned = anatomy.original_text[:NOTICE_LIMIT] or notice.original
+    said = {r.recipient: r.diagnostic for r in found}
+    return Classification(kind="bounce", bounces=bounces_for(found, notice, returned, said), **ids)
 
 
 def _inline_status(text: str) -> list[dict[str, str]]:

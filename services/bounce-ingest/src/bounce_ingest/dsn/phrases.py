@@ -76,6 +76,7 @@ REASON_PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"sender (?:was )?rejected",
             r"due to (?:unexpected volume or )?user complaints",
             r"(?:not have|no) permission to (?:post|send)",
+            r"not a member of (?:this|the) (?:mailing )?list",
         ),
     ),
     (
@@ -170,6 +171,8 @@ REASON_PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"no relaying",
             r"cannot relay",
             r"not a gateway",
+            r"insecure mail relay",
+            r"email address is not verified\. the following identities failed the check",
         ),
     ),
     (
@@ -543,6 +546,30 @@ REASON_PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
 )
 
+# Providers that put a numbered error code in their replies and publish what each number means:
+# (pattern whose group 1 is the number, ((first, last, reason), ...)). Checked before any phrase.
+PROVIDER_CODES: tuple[tuple[str, tuple[tuple[int, int, str], ...]], ...] = (
+    (
+        # Spectrum (Charter): "AUP#In-1310", "AUP#O-1000", per its "understanding email error codes" page.
+        r"\baup#[a-z]{0,3}-?(\d{4})\b",
+        (
+            (1000, 1000, "blocked"),
+            (1010, 1080, "rejected"),
+            (1090, 1090, "systemerror"),
+            (1100, 1150, "requireptr"),
+            (1160, 1190, "policyviolation"),
+            (1200, 1250, "blocked"),
+            (1260, 1260, "networkerror"),
+            (1300, 1490, "ratelimited"),
+            (1500, 1520, "rejected"),
+            (1530, 1530, "emailtoolarge"),
+            (1540, 1550, "ratelimited"),
+            (1560, 1560, "policyviolation"),
+            (1580, 1580, "ratelimited"),
+        ),
+    ),
+)
+
 # Boilerplate that mailers wrap around the remote server's answer; removed before phrases are matched
 # because it names no reason ("rejected by the recipient domain" is said whatever the reason was).
 BOILERPLATE: tuple[str, ...] = (
@@ -678,6 +705,7 @@ UNCONFIRMED_USER_PHRASES: tuple[str, ...] = (
     r"unknown (?:user|recipient|local[- ]part|mailbox)",
     r"no such (?:user|recipient|mailbox)",
     r"invalid (?:recipient|user|mailbox)",
+    r"(?:user|recipient) not found",
 )
 # Wording that names the mailbox as missing whatever the command was.
 CONFIRMED_USER_PHRASES: tuple[str, ...] = (
@@ -686,7 +714,7 @@ CONFIRMED_USER_PHRASES: tuple[str, ...] = (
     r"recipient name is not recognized",
     r"recip(?:ient)?notfound",
     r"(?:could not|couldn't) be found",
-    r"(?:mailbox|user|recipient) not found",
+    r"mailbox not found",
     r"no mailbox here by that name",
     r"access denied",
     r"invalid (?:final delivery )?user ?id",

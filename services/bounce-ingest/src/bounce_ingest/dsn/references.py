@@ -2,7 +2,7 @@
 
 import re
 
-from bounce_ingest.dsn.anatomy import Anatomy
+from bounce_ingest.dsn.anatomy import Anatomy, unix_line_endings
 
 _MESSAGE_ID = re.compile(
     r"^[ \t>]*message-id:[ \t]*\n?[ \t]*(<[^<>\s]{1,250}>)", re.IGNORECASE | re.MULTILINE
@@ -28,11 +28,14 @@ def original_message_id(anatomy: Anatomy, quoted: str) -> str | None:
     return None
 
 
-def seevee_message_id(anatomy: Anatomy, raw_text: str) -> str | None:
+def seevee_message_id(anatomy: Anatomy, raw: bytes) -> str | None:
     """Our ``X-SeeVee-Message-Id``, wherever the returned headers (or the notice itself) carry it."""
     for headers in (anatomy.headers, *anatomy.original_headers):
         value = headers.get("x-seevee-message-id")
         if value:
             return value.strip().strip("<>") or None
-    found = _SEEVEE_ID.search(raw_text)
+    # A plain substring test first: the line-anchored search over the whole email is the slow part.
+    if b"x-seevee-message-id" not in raw.lower():
+        return None
+    found = _SEEVEE_ID.search(unix_line_endings(raw).decode("latin-1"))
     return found[1] if found else None

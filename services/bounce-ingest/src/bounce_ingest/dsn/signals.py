@@ -16,6 +16,8 @@ from bounce_ingest.dsn.markers import (
     DELAY_NOTICE,
     DELAY_SUBJECT,
     FINAL_NOTICE,
+    LIST_REFUSAL_SUBJECT,
+    LIST_SERVER_HEADERS,
     UNSUBSCRIBE_SUBJECT,
 )
 from bounce_ingest.dsn.notice import Notice
@@ -34,6 +36,10 @@ def looks_like_bounce(anatomy: Anatomy, notice: Notice) -> bool:
     if BOUNCE_SENDER.search(headers.get("from", "")):
         return True
     if "x-failed-recipients" in headers:
+        return True
+    if any(name in headers for name in LIST_SERVER_HEADERS) and LIST_REFUSAL_SUBJECT.search(
+        headers.get("subject", "")
+    ):
         return True
     null_sender = headers.get("return-path", "").strip() == "<>"
     subject = headers.get("subject", "")

@@ -1,7 +1,8 @@
 """From recipient reports to classified bounces: which text to read, then the shared classifier.
 
 The diagnostic decides first (in a transcript, from the failing reply on), then the notice text
-around the recipient, then the recipient's domain and the status code; the SMTP command refines it.
+around the recipient, then the recipient's domain and the status code, and last a server answer
+quoted in the returned message (a forwarded bounce); the SMTP command refines it.
 """
 
 import re
@@ -15,19 +16,31 @@ from bounce_ingest.dsn.phrases import DOMAIN_REASONS
 # A bounce naming more failed recipients than this is cut short (the rest are not reported).
 MAX_RECIPIENTS = 1000
 _FAILING_REPLY = re.compile(r"(?<![\w.\-])[45]\d\d[ \-](?![\d.]{1,40}\b(?:\]|\)))")
+# A server reply quoted on its own line ("<<< 550 5.1.1 ...", "550-5.7.1 ..."), not a number in prose.
+_QUOTED_REPLY = re.compile(r"^[ \t<>]*[45]\d\d[ \-]", re.MULTILINE)
 _GOOD_REPLY = re.compile(r"(?<![\w.\-])[23]\d\d[ \-]")
 
 
-def bounces_for(reports: list[RecipientReport], notice: Notice) -> list[DsnBounce]:
-    """One classified bounce per failed recipient report."""
+def bounces_for(
+    reports: list[RecipientReport], notice: Notice, returned: str = "", said: dict[str, str] | None = None
+) -> list[DsnBounce]:
+    """One classified bounce per failed recipient report.
+
+    ``said`` maps each address to what the notice says about it, when the caller has read that already;
+    otherwise it is read here, once an address is found in the notice (many delivery-status reports never
+    repeat it there). ``returned`` is the text of the returned message: when the notice gives neither
+    reason nor status, it may itself be an earlier bounce that quotes the server's answer.
+    """
     bounces: list[DsnBounce] = []
     lowered = notice.text.lower()
-    # What the notice says about each address, up to the next address it names.
-    said = {r.recipient: r.diagnostic for r in notice_reports(notice.text, set())} if notice.text else {}
+    returned_lowered = ""
     for report in reports[:MAX_RECIPIENTS]:
         diagnostic = report.diagnostic
         before, after = _notice_context(notice.text, lowered, report.recipient)
-        after = said.get(report.recipient, after)
+        if after:
+            if said is None:
+                said = {r.recipient: r.diagnostic for r in notice_reports(notice.text, set())}
+            after = said.get(report.recipient, after)
         status = report.status if diagnostic else _status_in_notice(report.status, after)
         reason = (
             classification.reason_from_text(report.status_text)
@@ -38,7 +51,17 @@ def bounces_for(reports: list[RecipientReport], notice: Notice) -> list[DsnBounc
             or DOMAIN_REASONS.get(report.recipient.rpartition("@")[2])
             or classification.reason_from_status(status)
         )
+        forwarded = ""
+        if reason is None and status is None and returned:
+            returned_lowered = returned_lowered or returned.lower()
+            forwarded = _forwarded_answer(returned, returned_lowered, report.recipient)
+        if forwarded:
+            after, status = forwarded, failure_status(forwarded)
+            reason = classification.reason_from_text(forwarded) or classification.reason_from_status(status)
         command = classification.smtp_command(diagnostic) or classification.smtp_command(after)
+        if command is None and len(reports) == 1 and "<<<" in notice.text:
+            # A single failure: the notice's SMTP transcript is about it, wherever the address appears.
+            command = classification.smtp_command(notice.text)
         context = f"{diagnostic}\n{after}"
         hint = classification.refine_for_command(reason, command, status, context)
         verdict = classification.classify(status, report.code, diagnostic, hint)
@@ -65,6 +88,16 @@ def _status_in_notice(field_status: str | None, said: str) -> str | None:
     if quoted and quoted[0] == field_status[0] and field_status.endswith(".0.0"):
         return quoted
     return field_status
+
+
+def _forwarded_answer(returned: str, lowered: str, recipient: str) -> str:
+    """What a returned message says after naming the recipient, if it quotes a failing server reply
+    on a line of its own (a number in the sender's prose is not a reply)."""
+    at = lowered.find(recipient)
+    if at < 0:
+        return ""
+    context = returned[at : at + 1500]
+    return context if _QUOTED_REPLY.search(context) else ""
 
 
 def _failing_reply(diagnostic: str) -> str:
