@@ -1,6 +1,18 @@
-"""Looks up each correlation key of a bounce in the sent-message table, then applies the pure chain."""
+"""Looks up the correlation keys of a whole delivery in the sent-message table; the pure chain decides.
 
-from sqlmodel import col, select
+One ``IN (...)`` query per key kind for all the bounces still unmatched, in the chain's order, so a bounce
+matched by our echoed id costs no further lookup. The reads go through the transaction's connection:
+they only touch sent messages, so the delivery's pending rows need no flush first.
+"""
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Mapped
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bounce_ingest.domain import (
@@ -16,78 +28,172 @@ from bounce_ingest.domain import (
 )
 from bounce_ingest.models import IngestBounce, IngestComplaint, IngestSentMessage
 
+_CHUNK = 500
+"""Values per ``IN`` list: well under every backend's limit on bound parameters."""
+_RECIPIENT_SAMPLE = 2
+"""Two messages in the window are enough to call a recipient ambiguous."""
 
-def message_ref(row: IngestSentMessage) -> SentMessageRef:
-    return SentMessageRef(
-        message_id=row.message_id,
-        workspace_id=row.workspace_id,
-        thread_id=row.thread_id,
-        contact_id=row.contact_id,
-        recipient=row.recipient,
-        run_id=row.run_id,
-        run_step=row.run_step,
-    )
+_Found = tuple[str, SentMessageRef, datetime]
+"""A looked-up key value, the message it found, and when that message was sent."""
 
 
-async def _by_message_id(session: AsyncSession, message_id: str | None) -> SentMessageRef | None:
-    if not message_id:
-        return None
-    row = await session.get(IngestSentMessage, message_id.strip())
-    return message_ref(row) if row is not None else None
+async def _sent_by(
+    session: AsyncSession,
+    key: Mapped[str] | Mapped[str | None],
+    values: Collection[str],
+    *extra: ColumnElement[bool],
+) -> list[_Found]:
+    """Every sent message whose ``key`` is one of ``values`` (and meets ``extra``), as plain tuples."""
+    if not values:
+        return []
+    connection = await session.connection()
+    ordered = sorted(values)
+    found: list[_Found] = []
+    for start in range(0, len(ordered), _CHUNK):
+        statement = select(
+            key,
+            col(IngestSentMessage.message_id),
+            col(IngestSentMessage.workspace_id),
+            col(IngestSentMessage.thread_id),
+            col(IngestSentMessage.contact_id),
+            col(IngestSentMessage.recipient),
+            col(IngestSentMessage.run_id),
+            col(IngestSentMessage.run_step),
+            col(IngestSentMessage.sent_at),
+        ).where(key.in_(ordered[start : start + _CHUNK]), *extra)
+        for (
+            value,
+            message_id,
+            workspace,
+            thread,
+            contact,
+            recipient,
+            run_id,
+            run_step,
+            sent_at,
+        ) in await connection.execute(statement):
+            if value is None:
+                continue
+            ref = SentMessageRef(message_id, workspace, thread, contact, recipient, run_id, run_step)
+            found.append((value, ref, sent_at))
+    return found
 
 
-async def _by_provider_message_id(session: AsyncSession, value: str | None) -> SentMessageRef | None:
-    for candidate in provider_message_id_candidates(value):
-        statement = (
-            select(IngestSentMessage)
-            .where(IngestSentMessage.provider_message_id == candidate)
-            .order_by(col(IngestSentMessage.sent_at).desc())
-            .limit(1)
+def _newest(found: Iterable[_Found]) -> dict[str, SentMessageRef]:
+    """Per key value, the most recently sent message carrying it (a provider may reuse an id)."""
+    newest: dict[str, tuple[datetime, SentMessageRef]] = {}
+    for value, ref, sent_at in found:
+        current = newest.get(value)
+        if current is None or sent_at > current[0]:
+            newest[value] = (sent_at, ref)
+    return {value: ref for value, (_, ref) in newest.items()}
+
+
+class _Chain:
+    """The lookups of each bounce so far; a bounce leaves the chain once ``correlate`` matches it."""
+
+    def __init__(self, keys: Sequence[CorrelationKeys]) -> None:
+        self.keys = keys
+        self.found = [Lookups() for _ in keys]
+        self.matches: list[Match | None] = [None] * len(keys)
+        self.open = list(range(len(keys)))
+
+    def settle(self) -> None:
+        still_open = []
+        for index in self.open:
+            match = correlate(self.found[index], self.keys[index].workspace_scope)
+            if match is None:
+                still_open.append(index)
+            else:
+                self.matches[index] = match
+        self.open = still_open
+
+
+async def _look_up_message_ids(session: AsyncSession, chain: _Chain) -> None:
+    wanted: dict[int, str] = {}
+    for index in chain.open:
+        value = chain.keys[index].seevee_message_id
+        if value:
+            wanted[index] = value.strip()
+    column = col(IngestSentMessage.message_id)
+    found = {value: ref for value, ref, _ in await _sent_by(session, column, set(wanted.values()))}
+    for index, value in wanted.items():
+        chain.found[index] = replace(chain.found[index], by_message_id=found.get(value))
+
+
+async def _look_up_provider_message_ids(session: AsyncSession, chain: _Chain) -> None:
+    wanted = {
+        index: candidates
+        for index in chain.open
+        if (candidates := provider_message_id_candidates(chain.keys[index].provider_message_id))
+    }
+    values = {candidate for candidates in wanted.values() for candidate in candidates}
+    newest = _newest(await _sent_by(session, col(IngestSentMessage.provider_message_id), values))
+    for index, candidates in wanted.items():
+        ref = next((newest[value] for value in candidates if value in newest), None)
+        chain.found[index] = replace(chain.found[index], by_provider_message_id=ref)
+
+
+async def _look_up_smtp_message_ids(session: AsyncSession, chain: _Chain) -> None:
+    wanted = {
+        index: value
+        for index in chain.open
+        if (value := normalize_message_id(chain.keys[index].smtp_message_id)) is not None
+    }
+    column = col(IngestSentMessage.smtp_message_id)
+    newest = _newest(await _sent_by(session, column, set(wanted.values())))
+    for index, value in wanted.items():
+        chain.found[index] = replace(chain.found[index], by_smtp_message_id=newest.get(value))
+
+
+async def _look_up_recipients(session: AsyncSession, chain: _Chain) -> None:
+    """One query over the span of every open bounce's window; each bounce then keeps its own window."""
+    if not chain.open:
+        return
+    wanted = {
+        index: (
+            normalize_recipient(chain.keys[index].recipient),
+            *recipient_window(chain.keys[index].occurred_at),
         )
-        row = (await session.exec(statement)).first()
-        if row is not None:
-            return message_ref(row)
-    return None
-
-
-async def _by_smtp_message_id(session: AsyncSession, value: str | None) -> SentMessageRef | None:
-    normalized = normalize_message_id(value)
-    if normalized is None:
-        return None
-    statement = (
-        select(IngestSentMessage)
-        .where(IngestSentMessage.smtp_message_id == normalized)
-        .order_by(col(IngestSentMessage.sent_at).desc())
-        .limit(1)
+        for index in chain.open
+    }
+    earliest = min(start for _, start, _ in wanted.values())
+    latest = max(end for _, _, end in wanted.values())
+    sent_at = col(IngestSentMessage.sent_at)
+    found = await _sent_by(
+        session,
+        col(IngestSentMessage.recipient),
+        {recipient for recipient, _, _ in wanted.values()},
+        sent_at >= earliest,
+        sent_at <= latest,
     )
-    row = (await session.exec(statement)).first()
-    return message_ref(row) if row is not None else None
+    by_recipient: defaultdict[str, list[tuple[SentMessageRef, datetime]]] = defaultdict(list)
+    for recipient, ref, at in found:
+        by_recipient[recipient].append((ref, at))
+    for index, (recipient, start, end) in wanted.items():
+        in_window = [ref for ref, at in by_recipient.get(recipient, ()) if start <= at <= end]
+        chain.found[index] = replace(chain.found[index], to_recipient=tuple(in_window[:_RECIPIENT_SAMPLE]))
 
 
-async def _to_recipient(session: AsyncSession, keys: CorrelationKeys) -> list[SentMessageRef]:
-    """At most two messages: enough to tell a lone message from an ambiguous recipient."""
-    start, end = recipient_window(keys.occurred_at)
-    statement = (
-        select(IngestSentMessage)
-        .where(
-            IngestSentMessage.recipient == normalize_recipient(keys.recipient),
-            col(IngestSentMessage.sent_at) >= start,
-            col(IngestSentMessage.sent_at) <= end,
-        )
-        .limit(2)
-    )
-    return [message_ref(row) for row in (await session.exec(statement)).all()]
+async def find_matches(session: AsyncSession, keys: Sequence[CorrelationKeys]) -> list[Match | None]:
+    """The sent message each bounce belongs to (None: not yet known), in the order of ``keys``.
 
-
-async def find_match(session: AsyncSession, keys: CorrelationKeys) -> Match | None:
-    """The sent message a bounce belongs to: every key is looked up, the pure chain picks the first."""
-    found = Lookups(
-        by_message_id=await _by_message_id(session, keys.seevee_message_id),
-        by_provider_message_id=await _by_provider_message_id(session, keys.provider_message_id),
-        by_smtp_message_id=await _by_smtp_message_id(session, keys.smtp_message_id),
-        to_recipient=await _to_recipient(session, keys),
-    )
-    return correlate(found, keys.workspace_scope)
+    Keys are looked up in the chain's order and only for bounces no earlier key matched; ``correlate``
+    decides after each step, so the answer is the one the full set of lookups would give.
+    The reads bypass autoflush: a caller that added sent messages in this session flushes them first.
+    """
+    chain = _Chain(keys)
+    for look_up in (
+        _look_up_message_ids,
+        _look_up_provider_message_ids,
+        _look_up_smtp_message_ids,
+        _look_up_recipients,
+    ):
+        if not chain.open:
+            break
+        await look_up(session, chain)
+        chain.settle()
+    return chain.matches
 
 
 def keys_of_bounce(row: IngestBounce) -> CorrelationKeys:

@@ -2,11 +2,11 @@
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, or_, union_all
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bounce_ingest.correlation import find_match, keys_of_bounce, keys_of_complaint
+from bounce_ingest.correlation import find_matches, keys_of_bounce, keys_of_complaint
 from bounce_ingest.domain import CLOCK_SKEW, RECIPIENT_WINDOW, normalize_message_id, normalize_recipient
 from bounce_ingest.models import (
     BOUNCE_PENDING,
@@ -23,9 +23,17 @@ WAITING = (BOUNCE_PENDING, BOUNCE_UNMATCHED)
 """Unmatched bounces too: a message that shows up late still gets its ``message.bounced``."""
 
 
+_QUEUED = "bounce_ingest.queued_sent_messages"
+"""Key in ``session.info``: sent messages added in this transaction and not flushed yet, by id."""
+
+
 async def on_message_sent(session: AsyncSession, event: CloudEvent) -> None:
+    """Store the message; flush and correlate only when a bounce or complaint may be waiting for it.
+
+    Most messages never bounce: their rows go in with the rest of the poll's writes, in one flush.
+    """
     sent = event.data_as(MessageSent)
-    row = await session.get(IngestSentMessage, sent.message_id)
+    row = await _stored_message(session, sent.message_id)
     if row is None:
         row = IngestSentMessage(
             message_id=sent.message_id,
@@ -42,9 +50,44 @@ async def on_message_sent(session: AsyncSession, event: CloudEvent) -> None:
             sent_at=sent.sent_at,
         )
         session.add(row)
-        await session.flush()
+        session.info.setdefault(_QUEUED, {})[row.message_id] = row
+    if not await _anything_waiting(session, row):
+        return
+    await session.flush()
     await _match_waiting_bounces(session, row)
     await _match_waiting_complaints(session, row)
+
+
+async def _stored_message(session: AsyncSession, message_id: str) -> IngestSentMessage | None:
+    """The message if this transaction or an earlier one stored it, without flushing the queued ones.
+
+    A queued row that a rolled-back savepoint took out of the session no longer counts.
+    """
+    queued: dict[str, IngestSentMessage] = session.info.get(_QUEUED, {})
+    row = queued.get(message_id)
+    if row is not None and row in session:
+        return row
+    with session.no_autoflush:
+        return await session.get(IngestSentMessage, message_id)
+
+
+async def _anything_waiting(session: AsyncSession, row: IngestSentMessage) -> bool:
+    """One cheap probe of both tables, as committed or flushed; unflushed changes only ever settle rows.
+
+    So a row the store calls waiting may already be matched in this session (the full select after the
+    flush sorts that out), but a row it does not call waiting never is.
+    """
+    connection = await session.connection()
+    probe = union_all(
+        select(col(IngestBounce.bounce_id)).where(
+            col(IngestBounce.status).in_(WAITING), _may_belong(IngestBounce, IngestBounce.bounced_at, row)
+        ),
+        select(col(IngestComplaint.complaint_id)).where(
+            col(IngestComplaint.status).in_(WAITING),
+            _may_belong(IngestComplaint, IngestComplaint.complained_at, row),
+        ),
+    )
+    return (await connection.execute(probe)).first() is not None
 
 
 def _may_belong(model: Any, occurred_at: Any, row: IngestSentMessage) -> ColumnElement[bool]:
@@ -76,8 +119,9 @@ async def _match_waiting_bounces(session: AsyncSession, row: IngestSentMessage) 
         .where(col(IngestBounce.status).in_(WAITING), _may_belong(IngestBounce, IngestBounce.bounced_at, row))
         .with_for_update()
     )
-    for bounce in (await session.exec(statement)).all():
-        match = await find_match(session, keys_of_bounce(bounce))
+    bounces = list((await session.exec(statement)).all())
+    matches = await find_matches(session, [keys_of_bounce(bounce) for bounce in bounces])
+    for bounce, match in zip(bounces, matches, strict=True):
         if match is not None:
             publish_bounced(session, bounce, match)
 
@@ -91,7 +135,8 @@ async def _match_waiting_complaints(session: AsyncSession, row: IngestSentMessag
         )
         .with_for_update()
     )
-    for complaint in (await session.exec(statement)).all():
-        match = await find_match(session, keys_of_complaint(complaint))
+    complaints = list((await session.exec(statement)).all())
+    matches = await find_matches(session, [keys_of_complaint(complaint) for complaint in complaints])
+    for complaint, match in zip(complaints, matches, strict=True):
         if match is not None:
             publish_complained(session, complaint, match)

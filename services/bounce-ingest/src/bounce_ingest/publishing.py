@@ -1,6 +1,7 @@
 """What a stored bounce or complaint becomes on the bus: an outbox row in the caller's transaction."""
 
 import uuid
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -42,34 +43,48 @@ def bounce_facts(row: IngestBounce) -> BounceFacts:
     )
 
 
-def publish_bounced(session: AsyncSession, row: IngestBounce, match: Match) -> None:
-    """Mark the bounce matched and emit ``message.bounced``; its event id is the bounce id."""
+def matched_columns(match: Match) -> dict[str, Any]:
+    """What a match writes into a bounce row: its status, the message's ids and how it was found."""
     message = match.message
-    row.status = BOUNCE_MATCHED
-    row.workspace_id = message.workspace_id
-    row.message_id = message.message_id
-    row.thread_id = message.thread_id
-    row.contact_id = message.contact_id
-    row.run_id = message.run_id
-    row.run_step = message.run_step
-    row.matched_by = match.matched_by
-    session.add(row)
+    return {
+        "status": BOUNCE_MATCHED,
+        "workspace_id": message.workspace_id,
+        "message_id": message.message_id,
+        "thread_id": message.thread_id,
+        "contact_id": message.contact_id,
+        "run_id": message.run_id,
+        "run_step": message.run_step,
+        "matched_by": match.matched_by,
+    }
+
+
+def queue_bounced(session: AsyncSession, facts: BounceFacts, match: Match) -> None:
+    """Emit ``message.bounced`` for a matched bounce; its event id is the bounce id."""
+    message = match.message
     event = CloudEvent.build(
-        bounced_event(bounce_facts(row), match),
+        bounced_event(facts, match),
         source=SOURCE,
         workspace_id=message.workspace_id,
         subject=message.contact_id,
-        event_id=row.bounce_id,
+        event_id=facts.bounce_id,
     )
     outbox_add(session, event)
-    log.info(
+    log.debug(
         "bounce matched",
         event_id=event.id,
-        bounce_id=row.bounce_id,
+        bounce_id=facts.bounce_id,
         contact_id=message.contact_id,
         message_id=message.message_id,
         matched_by=match.matched_by,
     )
+
+
+def publish_bounced(session: AsyncSession, row: IngestBounce, match: Match) -> None:
+    """Mark a stored bounce matched and emit its ``message.bounced``."""
+    for name, value in matched_columns(match).items():
+        setattr(row, name, value)
+    session.add(row)
+    queue_bounced(session, bounce_facts(row), match)
 
 
 def publish_unmatched(session: AsyncSession, row: IngestBounce) -> None:
@@ -84,7 +99,7 @@ def publish_unmatched(session: AsyncSession, row: IngestBounce) -> None:
         event_id=str(uuid.uuid5(uuid.UUID(row.bounce_id), "bounce.unmatched")),
     )
     outbox_add(session, event)
-    log.info("bounce unmatched", event_id=event.id, bounce_id=row.bounce_id, recipient=row.recipient)
+    log.debug("bounce unmatched", event_id=event.id, bounce_id=row.bounce_id, recipient=row.recipient)
 
 
 def publish_complained(session: AsyncSession, row: IngestComplaint, match: Match) -> None:
@@ -112,6 +127,6 @@ def publish_complained(session: AsyncSession, row: IngestComplaint, match: Match
         event_id=row.complaint_id,
     )
     outbox_add(session, event)
-    log.info(
+    log.debug(
         "complaint matched", event_id=event.id, contact_id=message.contact_id, matched_by=match.matched_by
     )

@@ -3,13 +3,16 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlmodel import col, select
+from sqlalchemy import insert, select, union_all
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bounce_ingest.bounce_events import facts_from_record
-from bounce_ingest.correlation import find_match
+from bounce_ingest.bounce_events import BounceFacts, facts_from_record
+from bounce_ingest.correlation import find_matches
 from bounce_ingest.domain import (
+    CorrelationKeys,
     as_utc,
     keys_of,
     normalize_message_id,
@@ -18,7 +21,7 @@ from bounce_ingest.domain import (
     split_duplicates,
 )
 from bounce_ingest.models import BOUNCE_PENDING, IngestBounce, IngestComplaint
-from bounce_ingest.publishing import publish_bounced, publish_complained
+from bounce_ingest.publishing import matched_columns, publish_complained, queue_bounced
 from bounce_ingest.records import ParsedRequest, ProviderRecord
 
 _ID_CHUNK = 500
@@ -34,17 +37,16 @@ class DeliveryCounts:
 
 
 async def _stored_ids(session: AsyncSession, ids: Sequence[str]) -> set[str]:
+    """The ids among ``ids`` already stored as a bounce or a complaint: one query per chunk for both."""
+    connection = await session.connection()
     stored: set[str] = set()
     for start in range(0, len(ids), _ID_CHUNK):
         chunk = list(ids[start : start + _ID_CHUNK])
-        bounces = await session.exec(
-            select(IngestBounce.bounce_id).where(col(IngestBounce.bounce_id).in_(chunk))
+        statement = union_all(
+            select(col(IngestBounce.bounce_id)).where(col(IngestBounce.bounce_id).in_(chunk)),
+            select(col(IngestComplaint.complaint_id)).where(col(IngestComplaint.complaint_id).in_(chunk)),
         )
-        complaints = await session.exec(
-            select(IngestComplaint.complaint_id).where(col(IngestComplaint.complaint_id).in_(chunk))
-        )
-        stored.update(bounces.all())
-        stored.update(complaints.all())
+        stored.update((await connection.execute(statement)).scalars())
     return stored
 
 
@@ -53,28 +55,50 @@ async def record_delivery(
 ) -> DeliveryCounts:
     """Store each new record once; a match publishes at once, the rest wait for their ``message.sent``.
 
+    Set-based: the new records are correlated together (one query per key kind), then their rows and
+    outbox rows are written in one flush, in the delivery's order.
     ``workspace_scope``: the workspace that reported them (a bounce email), the only one they may touch.
     """
     ids = [record_id(record) for record in parsed.records]
     new, duplicates = split_duplicates(ids, await _stored_ids(session, ids))
     to_store = set(new)
+    rows: list[tuple[BounceFacts, dict[str, Any]] | IngestComplaint] = []
+    keys: list[CorrelationKeys] = []
     for record_key, record in zip(ids, parsed.records, strict=True):
         if record_key not in to_store:
             continue
         to_store.discard(record_key)
+        keys.append(keys_of(record, workspace_scope))
         if record.kind == "complaint":
-            await _record_complaint(session, record_key, record, now, workspace_scope)
+            rows.append(_complaint_row(record_key, record, keys[-1], now))
         else:
-            await _record_bounce(session, record, now, workspace_scope)
+            rows.append(_bounce_row(record, keys[-1], now))
+    matches = await find_matches(session, keys)
+    bounce_rows: list[dict[str, Any]] = []
+    for row, match in zip(rows, matches, strict=True):
+        if isinstance(row, IngestComplaint):
+            session.add(row)
+            if match is not None:
+                publish_complained(session, row, match)
+            continue
+        facts, values = row
+        if match is not None:
+            values |= matched_columns(match)
+            queue_bounced(session, facts, match)
+        bounce_rows.append(values)
+    if bounce_rows:
+        connection = await session.connection()
+        await connection.execute(insert(IngestBounce), bounce_rows)
+    await session.flush()
     return DeliveryCounts(accepted=len(new), duplicates=len(duplicates), ignored=sum(parsed.ignored.values()))
 
 
-async def _record_bounce(
-    session: AsyncSession, record: ProviderRecord, now: datetime, workspace_scope: str | None
-) -> None:
+def _bounce_row(
+    record: ProviderRecord, keys: CorrelationKeys, now: datetime
+) -> tuple[BounceFacts, dict[str, Any]]:
+    """A bounce's facts, and its row as plain values: the delivery's rows go in as one executemany."""
     facts = facts_from_record(record)
-    keys = keys_of(record, workspace_scope)
-    row = IngestBounce(
+    return facts, dict(
         bounce_id=facts.bounce_id,
         status=BOUNCE_PENDING,
         recipient=facts.recipient,
@@ -92,23 +116,21 @@ async def _record_bounce(
         seevee_message_id=keys.seevee_message_id,
         provider_message_id=facts.provider_message_id,
         smtp_message_id=facts.smtp_message_id,
-        workspace_scope=workspace_scope,
+        workspace_scope=keys.workspace_scope,
+        workspace_id=None,
+        message_id=None,
+        thread_id=None,
+        contact_id=None,
+        run_id=None,
+        run_step=None,
+        matched_by=None,
     )
-    session.add(row)
-    match = await find_match(session, keys)
-    if match is not None:
-        publish_bounced(session, row, match)
 
 
-async def _record_complaint(
-    session: AsyncSession,
-    complaint_id: str,
-    record: ProviderRecord,
-    now: datetime,
-    workspace_scope: str | None,
-) -> None:
-    keys = keys_of(record, workspace_scope)
-    row = IngestComplaint(
+def _complaint_row(
+    complaint_id: str, record: ProviderRecord, keys: CorrelationKeys, now: datetime
+) -> IngestComplaint:
+    return IngestComplaint(
         complaint_id=complaint_id,
         status=BOUNCE_PENDING,
         recipient=normalize_recipient(record.recipient),
@@ -120,9 +142,5 @@ async def _record_complaint(
         seevee_message_id=keys.seevee_message_id,
         provider_message_id=normalize_message_id(record.provider_message_id),
         smtp_message_id=normalize_message_id(record.smtp_message_id),
-        workspace_scope=workspace_scope,
+        workspace_scope=keys.workspace_scope,
     )
-    session.add(row)
-    match = await find_match(session, keys)
-    if match is not None:
-        publish_complained(session, row, match)

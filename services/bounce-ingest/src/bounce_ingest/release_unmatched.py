@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bounce_ingest.correlation import find_match, keys_of_bounce, keys_of_complaint
+from bounce_ingest.correlation import find_matches, keys_of_bounce, keys_of_complaint
 from bounce_ingest.models import BOUNCE_PENDING, BOUNCE_UNMATCHED, IngestBounce, IngestComplaint
 from bounce_ingest.publishing import publish_bounced, publish_complained, publish_unmatched
 from bounce_ingest.settings import IngestSettings
@@ -33,8 +33,9 @@ async def release_due(session: AsyncSession, now: datetime, wait: timedelta) -> 
         .limit(SWEEP_BATCH)
         .with_for_update(skip_locked=True)
     )
-    for bounce in bounces.all():
-        match = await find_match(session, keys_of_bounce(bounce))
+    due_bounces = list(bounces.all())
+    bounce_matches = await find_matches(session, [keys_of_bounce(bounce) for bounce in due_bounces])
+    for bounce, match in zip(due_bounces, bounce_matches, strict=True):
         if match is not None:
             publish_bounced(session, bounce, match)
         else:
@@ -47,8 +48,11 @@ async def release_due(session: AsyncSession, now: datetime, wait: timedelta) -> 
         .limit(SWEEP_BATCH)
         .with_for_update(skip_locked=True)
     )
-    for complaint in complaints.all():
-        match = await find_match(session, keys_of_complaint(complaint))
+    due_complaints = list(complaints.all())
+    complaint_matches = await find_matches(
+        session, [keys_of_complaint(complaint) for complaint in due_complaints]
+    )
+    for complaint, match in zip(due_complaints, complaint_matches, strict=True):
         if match is not None:
             publish_complained(session, complaint, match)
         else:

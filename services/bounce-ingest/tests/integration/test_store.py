@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from bounce_ingest.domain import record_id
-from bounce_ingest.models import IngestBounce, IngestComplaint
+from bounce_ingest.models import IngestBounce, IngestComplaint, IngestSentMessage
 from bounce_ingest.on_message_sent import on_message_sent
 from bounce_ingest.record_bounces import record_delivery
 from bounce_ingest.records import ParsedRequest, ProviderRecord
@@ -254,3 +254,64 @@ async def test_a_sendgrid_id_waiting_for_its_message_matches_the_id_returned_at_
     await _receive(db, _sent("m_1", "john@acme.com"))
     [(_, event)] = await _outbox(db)
     assert (event["data"]["message_id"], event["data"]["matched_by"]) == ("m_1", "provider_message_id")
+
+
+async def test_a_mixed_delivery_matches_each_record_by_its_own_first_key(db: Database) -> None:
+    """One delivery, correlated together: each record still follows the chain on its own."""
+    for message_id, recipient in [("m-1", "a@acme.com"), ("m-2", "b@acme.com"), ("m-3", "c@acme.com")]:
+        await _receive(db, _sent(message_id, recipient))
+    await _receive(db, _sent("m-4", "d@acme.com", sent_at=NOW - timedelta(days=10)))
+    await _receive(db, _sent("m-5", "shared@acme.com", workspace="ws-1"))
+    await _receive(db, _sent("m-6", "shared@acme.com", workspace="ws-2"))
+    complaint = ProviderRecord(
+        kind="complaint",
+        provider="sendgrid",
+        provider_event_id="ev-c",
+        recipient="c@acme.com",
+        occurred_at=NOW,
+        provider_message_id="pm-m-3",
+    )
+    records = [
+        _bounce("ev-1", "a@acme.com", seevee_message_id="m-1", provider_message_id="pm-m-2"),
+        _bounce("ev-2", "x@acme.com", seevee_message_id="unknown", provider_message_id="pm-m-2.filter7"),
+        complaint,
+        _bounce("ev-3", "y@acme.com", smtp_message_id="<m-3@seevee.test>"),
+        _bounce("ev-4", "D@acme.com"),
+        _bounce("ev-5", "d@acme.com", occurred_at=NOW + timedelta(days=5)),
+        _bounce("ev-6", "shared@acme.com"),
+        _bounce("ev-1", "a@acme.com", seevee_message_id="m-1"),
+    ]
+    assert await _deliver(db, *records) == (7, 1, 2)
+
+    published = [
+        (topic, data["message_id"], data.get("matched_by"))
+        for topic, event in await _outbox(db)
+        if isinstance(data := event["data"], dict)
+    ]
+    assert published == [
+        ("message.bounced", "m-1", "message_id"),
+        ("message.bounced", "m-2", "provider_message_id"),
+        ("message.complained", "m-3", None),
+        ("message.bounced", "m-3", "smtp_message_id"),
+        ("message.bounced", "m-4", "recipient"),
+    ]
+    async with db.transaction() as session:
+        waiting = (await session.exec(select(IngestBounce).where(IngestBounce.status == "pending"))).all()
+    assert sorted(row.provider_event_id for row in waiting) == ["ev-5", "ev-6"]
+
+
+async def test_a_message_sent_twice_in_one_poll_is_stored_once(db: Database) -> None:
+    await _deliver(db, _bounce("ev-1", "jane@acme.com", seevee_message_id="m-2"))
+    async with db.transaction() as session:
+        nested = await session.begin_nested()
+        await on_message_sent(session, _sent("m-1", "john@acme.com"))
+        await nested.rollback()
+        for sent in [_sent("m-1", "john@acme.com"), _sent("m-2", "jane@acme.com")] * 2:
+            await on_message_sent(session, sent)
+    async with db.transaction() as session:
+        stored = (await session.exec(select(IngestSentMessage.message_id))).all()
+    assert sorted(stored) == ["m-1", "m-2"]
+    [(topic, published)] = await _outbox(db)
+    data = published["data"]
+    assert topic == "message.bounced"
+    assert isinstance(data, dict) and data["message_id"] == "m-2"
