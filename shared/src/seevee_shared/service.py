@@ -100,6 +100,7 @@ class ServiceRuntime:
         self._tasks.clear()
         with contextlib.suppress(Exception):
             await self.relay.publish_pending()
+        self.relay.close()
         if self.producer is not None:
             with contextlib.suppress(Exception):
                 await self.producer.stop()

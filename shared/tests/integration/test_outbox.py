@@ -62,6 +62,7 @@ async def test_two_relays_on_one_store_publish_each_row_once_and_in_order_per_ke
         for relay in relays:
             await relay.producer.stop()
             await relay.db.dispose()
+            relay.close()
 
     async with writer.transaction() as session:
         pending = (

@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import BinaryIO
 
 from aiokafka import AIOKafkaProducer
 from prometheus_client import Counter
@@ -43,8 +44,8 @@ class PublishingTurn:
     def __init__(self, db: Database) -> None:
         self.db = db
         database = make_url(db.url).database if is_sqlite(db.url) else None
-        shared_file = database and database != ":memory:"
-        self._lock_file = open(f"{database}.outbox-lock", "a+b") if shared_file else None  # noqa: SIM115
+        self._lock_path = f"{database}.outbox-lock" if database and database != ":memory:" else None
+        self._lock_file: BinaryIO | None = None
 
     @contextlib.asynccontextmanager
     async def take(self) -> AsyncIterator[bool]:
@@ -55,9 +56,11 @@ class PublishingTurn:
                 )
                 yield bool(taken)
             return
-        if self._lock_file is None:
+        if self._lock_path is None:
             yield True
             return
+        if self._lock_file is None:  # opened once, kept for the relay's life
+            self._lock_file = open(self._lock_path, "a+b")  # noqa: ASYNC230, SIM115
         try:
             fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -71,6 +74,7 @@ class PublishingTurn:
     def close(self) -> None:
         if self._lock_file is not None:
             self._lock_file.close()
+            self._lock_file = None
 
 
 def new_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
@@ -103,6 +107,10 @@ class OutboxRelay:
         self.keep_sent = keep_sent
         self._wake = asyncio.Event()
         self._turn = PublishingTurn(db)
+
+    def close(self) -> None:
+        """Release what the relay holds open between rounds (the turn's lock file)."""
+        self._turn.close()
 
     def wake(self) -> None:
         """Publish now rather than at the next poll (called after a transaction that queued events)."""
