@@ -4,7 +4,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from run_orchestrator.domain import Bounce, apply_bounce, pause_sibling
 from run_orchestrator.models import RunBounceRecord
-from run_orchestrator.store import load_run, runs_to_recipient, save
+from run_orchestrator.store import count_bounce, counted_bounce, load_run, runs_to_recipient, save
 from seevee_shared.cloudevents import CloudEvent
 from seevee_shared.db import utcnow
 from seevee_shared.events import MessageBounced
@@ -24,9 +24,10 @@ async def on_message_bounced(
     if stored is None:
         log.info("bounce for a run we do not know", run_id=bounced.run_id, event_id=event.id)
         return
-    if await session.get(RunBounceRecord, (bounced.run_id, bounced.bounce_id)) is not None:
+    if await counted_bounce(session, bounced.run_id, bounced.bounce_id) is not None:
         return
-    session.add(
+    count_bounce(
+        session,
         RunBounceRecord(
             run_id=bounced.run_id,
             bounce_id=bounced.bounce_id,
@@ -34,7 +35,7 @@ async def on_message_bounced(
             category=bounced.category,
             reason=bounced.reason,
             bounced_at=bounced.bounced_at,
-        )
+        ),
     )
     now = utcnow()
     bounce = Bounce(bounced.bounce_id, bounced.run_step, bounced.category, bounced.reason, bounced.bounced_at)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from seevee_shared.bus import outbox_add
+from seevee_shared.bus.consumer import PrefetchingHandler
 from seevee_shared.cloudevents import CloudEvent
 from seevee_shared.db import utcnow
 from seevee_shared.events import MessageBounced, TaskCreated
 from seevee_shared.logging import get_logger
-from task_service import domain
+from task_service import domain, store
 from task_service.models import Task, TaskBounce
 
 SOURCE = "/seevee/task-service"
@@ -31,31 +31,29 @@ def _created_event_id(task_id: str) -> str:
     return str(uuid.uuid5(_IDS, f"task.created\x1f{task_id}"))
 
 
-async def on_message_bounced(session: AsyncSession, event: CloudEvent) -> None:
+async def _on_message_bounced(session: AsyncSession, event: CloudEvent) -> None:
     bounce = event.data_as(MessageBounced)
     workspace_id = event.workspaceid
-    bound = log.bind(event_id=event.id, contact_id=bounce.contact_id, bounce_id=bounce.bounce_id)
-    seen = await session.get(TaskBounce, (workspace_id, bounce.bounce_id))
-    open_task = await _open_task(session, workspace_id, bounce.contact_id)
+    seen = await store.seen_bounce(session, workspace_id, bounce.bounce_id)
+    open_task = await store.open_task(session, workspace_id, bounce.contact_id)
     outcome = domain.on_bounce(already_seen=seen is not None, has_open_task=open_task is not None)
     if outcome is domain.BounceOutcome.ALREADY_SEEN:
-        bound.info("bounce already on a task", task_id=seen.task_id if seen else None)
+        log.debug("bounce already on a task", task_id=seen.task_id if seen else None)
         return
     if open_task is None:
         opened = await _open(session, workspace_id, bounce)
         if opened is not None:
-            bound.info("task opened", task_id=opened.task_id, category=opened.category)
+            log.debug("task opened", task_id=opened.task_id, category=opened.category)
             return
-        open_task = await _open_task(session, workspace_id, bounce.contact_id)
+        open_task = await store.open_task(session, workspace_id, bounce.contact_id)
         if open_task is None:
             raise RuntimeError("a task was opened concurrently but cannot be read back")
     _attach(session, open_task, bounce, workspace_id)
-    bound.info("bounce attached", task_id=open_task.task_id, category=open_task.category)
+    log.debug("bounce attached", task_id=open_task.task_id, category=open_task.category)
 
 
-async def _open_task(session: AsyncSession, workspace_id: str, contact_id: str) -> Task | None:
-    query = select(Task).where(Task.workspace_id == workspace_id, Task.open_contact_id == contact_id)
-    return (await session.exec(query)).first()
+on_message_bounced = PrefetchingHandler(_on_message_bounced, store.prefetch)
+"""The reaction, with the poll's bounce rows and open tasks loaded up front (see ``store``)."""
 
 
 async def _open(session: AsyncSession, workspace_id: str, bounce: MessageBounced) -> Task | None:
@@ -81,13 +79,19 @@ async def _open(session: AsyncSession, workspace_id: str, bounce: MessageBounced
         created_at=now,
         updated_at=now,
     )
-    try:
-        async with session.begin_nested():
-            session.add(task)
-            session.add(_bounce_row(task.task_id, bounce, workspace_id))
-            await session.flush()
-    except IntegrityError:
-        return None
+    if store.is_prefetched(session):
+        # Another replica's open task surfaces at the poll's flush, which is then retried event by
+        # event, each of them taking the branch below.
+        store.add_open_task(session, task)
+        store.add_bounce(session, _bounce_row(task.task_id, bounce, workspace_id))
+    else:
+        try:
+            async with session.begin_nested():
+                session.add(task)
+                session.add(_bounce_row(task.task_id, bounce, workspace_id))
+                await session.flush()
+        except IntegrityError:
+            return None
     created = TaskCreated(
         task_id=task.task_id,
         contact_id=task.contact_id,
@@ -113,7 +117,7 @@ async def _open(session: AsyncSession, workspace_id: str, bounce: MessageBounced
 
 def _attach(session: AsyncSession, task: Task, bounce: MessageBounced, workspace_id: str) -> None:
     """Record the bounce on the open task; it takes over the next step when it leads (see domain)."""
-    session.add(_bounce_row(task.task_id, bounce, workspace_id))
+    store.add_bounce(session, _bounce_row(task.task_id, bounce, workspace_id))
     new = domain.Lead(bounce.category, bounce.bounced_at)
     if domain.takes_the_lead(new, domain.Lead(task.category, task.lead_bounced_at)):
         step = domain.next_step(bounce.category)

@@ -21,6 +21,7 @@ from seevee_shared.cloudevents import CloudEvent
 from seevee_shared.db import Database
 from seevee_shared.events import MessageBounced, bounce_id_for
 from task_service import handlers
+from task_service import store as task_store
 from task_service.app import MIGRATIONS_DIR
 from task_service.models import Task, TaskBounce
 
@@ -112,14 +113,14 @@ async def test_a_replica_that_loses_the_race_attaches_to_the_winners_task(
     try:
         async with db.transaction() as session:
             session.add(open_task("winner", "c-1"))
-        real_lookup = handlers._open_task
+        real_lookup = task_store.open_task
         calls: list[str] = []
 
         async def stale_first_lookup(session: AsyncSession, workspace_id: str, contact_id: str) -> Any:
             calls.append(contact_id)
             return None if len(calls) == 1 else await real_lookup(session, workspace_id, contact_id)
 
-        monkeypatch.setattr(handlers, "_open_task", stale_first_lookup)
+        monkeypatch.setattr(task_store, "open_task", stale_first_lookup)
         async with db.transaction() as session:
             await handlers.on_message_bounced(session, bounced("ev-late"))
 

@@ -26,7 +26,7 @@ async def on_message_sent(session: AsyncSession, event: CloudEvent) -> None:
         subject=sent.subject,
         sent_at=sent.sent_at,
     )
-    session.add(message)
+    store.add_message(session, message)
     await _place_in_thread(session, message)
     await session.flush()
     await _apply_waiting_signals(session, message)

@@ -6,10 +6,12 @@ from datetime import UTC, datetime, timedelta
 from itertools import permutations
 from typing import Any
 
+import pytest
+from aiokafka import ConsumerRecord
 from sqlmodel import select
 
-from seevee_shared.bus import OutboxRecord
-from seevee_shared.cloudevents import CloudEvent, decode
+from seevee_shared.bus import EventConsumer, OutboxRecord
+from seevee_shared.cloudevents import CloudEvent, decode, encode
 from seevee_shared.db import Database
 from seevee_shared.events import MessageBounced, MessageComplained, MessageSent, bounce_id_for
 from thread_service.consumers import HANDLERS
@@ -75,6 +77,35 @@ async def deliver(db: Database, events: Sequence[CloudEvent]) -> None:
             await HANDLERS[event.type](session, event)
 
 
+async def deliver_as_one_poll(
+    db: Database, events: Sequence[CloudEvent], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the consumer's straight path, where the poll's messages and labels are prefetched."""
+    consumer = EventConsumer(group="thread-service", db=db, handlers=HANDLERS)
+
+    async def careful_path(*_: Any) -> bool:
+        raise AssertionError("the poll failed on its straight path")
+
+    monkeypatch.setattr(consumer, "_apply_event", careful_path)
+    records = [
+        ConsumerRecord(
+            topic=event.type,
+            partition=0,
+            offset=offset,
+            timestamp=0,
+            timestamp_type=0,
+            key=event.key,
+            value=encode(event),
+            checksum=None,
+            serialized_key_size=len(event.key),
+            serialized_value_size=0,
+            headers=[],
+        )
+        for offset, event in enumerate(events)
+    ]
+    await consumer.apply(records)
+
+
 async def snapshot(db: Database, ws: str = WS) -> dict[str, Any]:
     async with db.transaction() as session:
         thread = (await session.exec(select(Thread).where(Thread.workspace_id == ws))).one()
@@ -128,6 +159,34 @@ async def test_every_order_of_two_sends_two_bounces_and_a_complaint_agrees(db: D
         "announced": [("m-1", "bounced"), ("m-2", "complained")],
     }
     assert all(outcome == first for outcome in outcomes)
+
+
+async def test_every_order_in_one_poll_agrees_with_one_event_at_a_time(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for index, order in enumerate(permutations(range(6))):
+        if index % 24:  # 30 of the 720 orders, five starting with each event
+            continue
+        # Bounce ids come from the provider's event, and the inbox remembers them: one set per order.
+        events = {
+            mode: [
+                sent("m-1", days=0, ws=f"ws-{mode}-{index}"),
+                sent("m-2", days=3, ws=f"ws-{mode}-{index}"),
+                bounced("m-1", f"ev-soft-{index}", permanent=False, minutes=0, ws=f"ws-{mode}-{index}"),
+                bounced("m-1", f"ev-hard-{index}", permanent=True, minutes=1, ws=f"ws-{mode}-{index}"),
+                bounced("m-2", f"ev-other-{index}", permanent=False, minutes=2, ws=f"ws-{mode}-{index}"),
+                complained("m-2", ws=f"ws-{mode}-{index}"),
+            ]
+            for mode in ("poll", "single")
+        }
+        poll = [events["poll"][position] for position in order]
+        await deliver_as_one_poll(db, poll[:3], monkeypatch)  # and the rest finds these stored
+        await deliver_as_one_poll(db, [*poll, *poll], monkeypatch)
+        await deliver(db, [events["single"][position] for position in order])
+        together = await snapshot(db, f"ws-poll-{index}")
+        assert together == await snapshot(db, f"ws-single-{index}")
+        assert together["pending"] == 0
+        assert together["announced"] == [("m-1", "bounced"), ("m-2", "bounced"), ("m-2", "complained")]
 
 
 async def test_a_bounce_waits_for_its_send(db: Database) -> None:

@@ -1,14 +1,16 @@
 """The consumer every service uses: CloudEvent decoding, inbox, retry, dead-letter, commit after the DB.
 
-One poll is applied in one transaction (a savepoint per event), then the offsets are committed: an
-effect is never committed to Kafka before it is committed to the store, and the inbox row written with
-it makes a redelivery a no-op.
+One poll is applied in one transaction, then the offsets are committed: an effect is never committed to
+Kafka before it is committed to the store, and the inbox row written with it makes a redelivery a no-op.
+The poll goes straight through first; only if an event fails is it applied again with a savepoint per
+event. On the straight path a handler may come with a prefetch that loads, in one query per table,
+every row the poll's events will look up (see ``PrefetchingHandler`` and ``poll_lookups``).
 """
 
 import asyncio
 import hashlib
 import traceback
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,17 +18,44 @@ from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.middlewares import AckPolicy
 from prometheus_client import Counter
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from seevee_shared.bus.errors import PERMANENT, is_transient
 from seevee_shared.bus.tables import InboxRecord
 from seevee_shared.cloudevents import CloudEvent, InvalidEvent, decode
-from seevee_shared.db import Database
+from seevee_shared.db import Database, utcnow
 from seevee_shared.events import dlq_topic
 from seevee_shared.logging import event_log_context, get_logger
 
 Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+Prefetch = Callable[[AsyncSession, Sequence[CloudEvent]], Awaitable[None]]
+
+_LOOKUPS = "seevee.poll_lookups"
+
+
+@dataclass(frozen=True)
+class PrefetchingHandler:
+    """A handler with a prefetch: called once per poll, before the handlers, with the poll's events of
+    the topic, it loads what they need in bulk and records it with ``poll_lookups``."""
+
+    handle: Handler
+    prefetch: Prefetch
+
+    async def __call__(self, session: AsyncSession, event: CloudEvent) -> None:
+        await self.handle(session, event)
+
+
+def poll_lookups(session: AsyncSession) -> dict[Hashable, Any] | None:
+    """What the poll's prefetches found, by lookup key (None: looked up and absent), or None when the
+    session is not a prefetched poll's (the careful path, the API, tests), so the handler queries.
+
+    A handler that writes a row under such a key records it here, so later events of the poll see it.
+    The map lives and dies with the straight path's session: its rollback discards it whole.
+    """
+    lookups: dict[Hashable, Any] | None = session.info.get(_LOOKUPS)
+    return lookups
+
 
 log = get_logger(__name__)
 
@@ -157,29 +186,50 @@ class EventConsumer:
         batch.dead.extend(dead_now)
 
     async def _apply_straight(self, batch: _Batch) -> None:
-        """The common case, without a savepoint per event: the inbox rows go in as one insert."""
+        """The common case, without a savepoint per event: the inbox rows go in as one bulk insert."""
         async with self.db.transaction() as session:
             done = await self._already_applied(session, [event.id for _, event in batch.live])
-            applied: list[tuple[str, str]] = []
+            todo: list[CloudEvent] = []
             for _, event in batch.live:
-                if event.id in done:
-                    continue
+                if event.id not in done:
+                    done.add(event.id)
+                    todo.append(event)
+            await self._prefetch(session, todo)
+            applied: list[tuple[str, str]] = []
+            for event in todo:
                 with event_log_context(event):
                     await self.handlers[event.type](session, event)
-                done.add(event.id)
                 applied.append((event.id, event.type))
-            session.add_all(
-                [
-                    InboxRecord(event_id=event_id, consumer=self.group, topic=topic)
-                    for event_id, topic in applied
-                ]
-            )
             await session.flush()
+            if applied:
+                now = utcnow()
+                connection = await session.connection()
+                await connection.execute(
+                    insert(InboxRecord.__table__),  # type: ignore[attr-defined]
+                    [
+                        {"event_id": event_id, "consumer": self.group, "topic": topic, "processed_at": now}
+                        for event_id, topic in applied
+                    ],
+                )
+        per_topic: dict[str, int] = {}
         for _, topic in applied:
-            EVENTS.labels(self.group, topic, "applied").inc()
+            per_topic[topic] = per_topic.get(topic, 0) + 1
+        for topic, count in per_topic.items():
+            EVENTS.labels(self.group, topic, "applied").inc(count)
         duplicates = len(batch.live) - len(applied)
         if duplicates:
             EVENTS.labels(self.group, batch.live[0][0].topic, "duplicate").inc(duplicates)
+
+    async def _prefetch(self, session: AsyncSession, events: list[CloudEvent]) -> None:
+        """Give each prefetching handler its topic's events of the poll, once."""
+        session.info[_LOOKUPS] = {}
+        by_topic: dict[str, list[CloudEvent]] = {}
+        for event in events:
+            by_topic.setdefault(event.type, []).append(event)
+        for topic, of_topic in by_topic.items():
+            handler = self.handlers[topic]
+            if isinstance(handler, PrefetchingHandler):
+                await handler.prefetch(session, of_topic)
 
     async def _apply_event(
         self,
