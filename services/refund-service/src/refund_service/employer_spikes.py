@@ -1,17 +1,19 @@
-"""Read an employer domain's reveals and hard bounces around a moment; emit a spike once per period."""
+"""Count an employer domain's reveals and hard bounces around a moment; emit a spike once per period."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import ColumnElement, distinct, exists, func, union
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from refund_service.domain.spike import (
     EmployerWindow,
-    HardBounce,
-    RevealSeen,
-    count_window,
-    spikes_touched_by,
+    is_spike,
+    periods_touched_by,
+    spike_period_start,
+    window_ends,
+    window_start,
 )
 from refund_service.models import RefundBounce, RefundEmployerSpike, RefundReveal
 from refund_service.refunds import SOURCE
@@ -28,66 +30,132 @@ class SpikeRules:
     min_rate: float
 
 
-async def _employer_history(
-    session: AsyncSession, workspace_id: str, employer_domain: str, after: datetime, until: datetime
-) -> tuple[list[HardBounce], list[RevealSeen]]:
-    """The domain's matched hard bounces and its reveals with times in (after, until]."""
-    bounces = (
-        await session.exec(
-            select(RefundBounce).where(
-                RefundBounce.workspace_id == workspace_id,
-                RefundBounce.employer_domain == employer_domain,
-                RefundBounce.category == "mailbox_unknown",
-                col(RefundBounce.reveal_id).is_not(None),
-                RefundBounce.bounced_at > after,
-                RefundBounce.bounced_at <= until,
-            )
+def _hard_bounces_of(workspace_id: str, employer_domain: str) -> list[ColumnElement[bool]]:
+    """The domain's matched hard bounces: what every window counts."""
+    return [
+        col(RefundBounce.workspace_id) == workspace_id,
+        col(RefundBounce.employer_domain) == employer_domain,
+        col(RefundBounce.category) == "mailbox_unknown",
+        col(RefundBounce.reveal_id).is_not(None),
+    ]
+
+
+def _window_columns(
+    workspace_id: str, employer_domain: str, end: datetime, window_days: int
+) -> tuple[ColumnElement[int], ColumnElement[int], ColumnElement[int], ColumnElement[int]]:
+    """``domain.spike.count_window`` done by the store in one indexed query, not over loaded rows."""
+    start = window_start(end, window_days)
+    inside = [*_hard_bounces_of(workspace_id, employer_domain), col(RefundBounce.bounced_at) > start]
+    inside.append(col(RefundBounce.bounced_at) <= end)
+    bounced = (
+        select(
+            func.count(distinct(col(RefundBounce.bounce_id))).label("hard_bounces"),
+            func.count(distinct(col(RefundBounce.reveal_id))).label("hard_bounced_reveals"),
+            func.count(distinct(col(RefundBounce.contact_id))).label("distinct_contacts"),
         )
-    ).all()
-    reveals = (
-        await session.exec(
-            select(RefundReveal.reveal_id, RefundReveal.revealed_at).where(
-                RefundReveal.workspace_id == workspace_id,
-                RefundReveal.employer_domain == employer_domain,
-                RefundReveal.revealed_at > after,
-                RefundReveal.revealed_at <= until,
-            )
-        )
-    ).all()
-    return (
-        [HardBounce(b.bounce_id, b.reveal_id or "", b.contact_id, b.bounced_at) for b in bounces],
-        [RevealSeen(reveal_id, revealed_at) for reveal_id, revealed_at in reveals],
+        .where(*inside)
+        .subquery("bounced")
     )
+    revealed = select(col(RefundReveal.reveal_id)).where(
+        col(RefundReveal.workspace_id) == workspace_id,
+        col(RefundReveal.employer_domain) == employer_domain,
+        col(RefundReveal.revealed_at) > start,
+        col(RefundReveal.revealed_at) <= end,
+    )
+    reveal_ids = union(select(col(RefundBounce.reveal_id)).where(*inside), revealed).subquery("reveal_ids")
+    reveals = select(func.count()).select_from(reveal_ids).scalar_subquery()
+    return bounced.c.hard_bounces, bounced.c.hard_bounced_reveals, bounced.c.distinct_contacts, reveals
 
 
 async def employer_window(
     session: AsyncSession, workspace_id: str, employer_domain: str, end: datetime, window_days: int
 ) -> EmployerWindow:
     """The counts of the window_days up to ``end``."""
-    after = end - timedelta(days=window_days)
-    bounces, reveals = await _employer_history(session, workspace_id, employer_domain, after, end)
-    return count_window(bounces, reveals, end, window_days)
+    hard_bounces, hard_bounced_reveals, distinct_contacts, reveals = _window_columns(
+        workspace_id, employer_domain, end, window_days
+    )
+    row = (await session.exec(select(hard_bounces, hard_bounced_reveals, distinct_contacts, reveals))).one()
+    return EmployerWindow(
+        hard_bounces=row[0], hard_bounced_reveals=row[1], distinct_contacts=row[2], reveals=row[3]
+    )
+
+
+@dataclass(frozen=True)
+class _FirstLook:
+    """What one cheap query tells of a hard bounce at ``at``: the periods it can touch that are flagged
+    already, and whether a later hard bounce makes more windows than its own to check."""
+
+    flagged: set[datetime]
+    later_bounces: bool
+
+
+async def _first_look(
+    session: AsyncSession, workspace_id: str, employer_domain: str, at: datetime, window_days: int
+) -> _FirstLook:
+    this_period, next_period = periods_touched_by(at, window_days)
+    of_employer = (
+        col(RefundEmployerSpike.workspace_id) == workspace_id,
+        col(RefundEmployerSpike.employer_domain) == employer_domain,
+    )
+    later = exists().where(
+        *_hard_bounces_of(workspace_id, employer_domain),
+        col(RefundBounce.bounced_at) > at,
+        col(RefundBounce.bounced_at) < at + timedelta(days=window_days),
+    )
+    query = select(
+        exists().where(*of_employer, col(RefundEmployerSpike.period_start) == this_period),
+        exists().where(*of_employer, col(RefundEmployerSpike.period_start) == next_period),
+        later,
+    )
+    this_flagged, next_flagged, later_bounces = (await session.exec(query)).one()
+    flagged = {period for period, seen in ((this_period, this_flagged), (next_period, next_flagged)) if seen}
+    return _FirstLook(flagged, bool(later_bounces))
+
+
+async def _later_window_ends(
+    session: AsyncSession, workspace_id: str, employer_domain: str, at: datetime, window_days: int
+) -> list[datetime]:
+    later = (
+        await session.exec(
+            select(RefundBounce.bounced_at)
+            .distinct()
+            .where(
+                *_hard_bounces_of(workspace_id, employer_domain),
+                col(RefundBounce.bounced_at) >= at,
+                col(RefundBounce.bounced_at) < at + timedelta(days=window_days),
+            )
+        )
+    ).all()
+    return window_ends(at, later, window_days)
 
 
 async def flag_employer_if_spiking(
     session: AsyncSession, workspace_id: str, employer_domain: str, at: datetime, rules: SpikeRules
 ) -> None:
-    """Emit ``employer.bounce_spike`` for each period whose window a hard bounce at ``at`` makes spike."""
-    span = timedelta(days=rules.window_days)
-    bounces, reveals = await _employer_history(session, workspace_id, employer_domain, at - span, at + span)
-    spikes = spikes_touched_by(bounces, reveals, at, rules.window_days, rules.min_contacts, rules.min_rate)
-    for period_start, window in spikes.items():
-        already = (
-            await session.exec(
-                select(RefundEmployerSpike.id).where(
-                    RefundEmployerSpike.workspace_id == workspace_id,
-                    RefundEmployerSpike.employer_domain == employer_domain,
-                    RefundEmployerSpike.period_start == period_start,
-                )
-            )
-        ).first()
-        if already is None:
-            _emit(session, workspace_id, employer_domain, period_start, window, rules.window_days)
+    """Emit ``employer.bounce_spike`` for each period whose window a hard bounce at ``at`` makes spike.
+
+    As ``domain.spike.spikes_touched_by``, counted by the store window by window. Periods already
+    flagged are skipped uncounted (their windows could add nothing), so an employer's history costs
+    nothing once flagged; a bounce that arrives in order (no later one yet) has only its own window.
+    """
+    days = rules.window_days
+    first = await _first_look(session, workspace_id, employer_domain, at, days)
+    flagged = first.flagged
+    if len(flagged) == 2:
+        return  # every window it falls in ends in a period flagged already
+    ends = (
+        await _later_window_ends(session, workspace_id, employer_domain, at, days)
+        if first.later_bounces
+        else [at]
+    )
+    for end in ends:
+        period_start = spike_period_start(end, days)
+        if period_start in flagged:
+            continue
+        window = await employer_window(session, workspace_id, employer_domain, end, days)
+        if is_spike(window, rules.min_contacts, rules.min_rate):
+            flagged.add(period_start)
+            _emit(session, workspace_id, employer_domain, period_start, window, days)
 
 
 def _emit(

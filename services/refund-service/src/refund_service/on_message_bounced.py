@@ -2,12 +2,11 @@
 
 from dataclasses import dataclass
 
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from refund_service.employer_spikes import SpikeRules, flag_employer_if_spiking
 from refund_service.models import RefundBounce
-from refund_service.refunds import EligibilityRules, apply_bounce, reveal_for_bounce
+from refund_service.refunds import EligibilityRules, apply_bounce, match_bounce
 from seevee_shared.cloudevents import CloudEvent
 from seevee_shared.events import MessageBounced
 
@@ -20,15 +19,6 @@ class OnMessageBounced:
     async def __call__(self, session: AsyncSession, event: CloudEvent) -> None:
         data = event.data_as(MessageBounced)
         workspace_id = event.workspaceid
-        existing = (
-            await session.exec(
-                select(RefundBounce.id).where(
-                    RefundBounce.workspace_id == workspace_id, RefundBounce.bounce_id == data.bounce_id
-                )
-            )
-        ).first()
-        if existing is not None:
-            return  # the same bounce again (a provider retry under a new event id) changes nothing
         bounce = RefundBounce(
             workspace_id=workspace_id,
             bounce_id=data.bounce_id,
@@ -38,13 +28,16 @@ class OnMessageBounced:
             reason=data.reason,
             bounced_at=data.bounced_at,
         )
+        match = await match_bounce(session, bounce)  # flushes first what earlier events left pending
+        if match.seen:
+            return  # the same bounce again (a provider retry under a new event id) changes nothing
         session.add(bounce)
-        reveal = await reveal_for_bounce(session, bounce)
-        if reveal is None:
+        if match.reveal is None:
             return  # kept unmatched: its contact.revealed may still be on its way
-        await apply_bounce(session, reveal, bounce, self.eligibility)
-        await session.flush()
+        reveal = match.reveal
+        await apply_bounce(session, reveal, match.record, bounce, self.eligibility)
         if bounce.category == "mailbox_unknown":
+            await session.flush()  # the spike check counts this bounce in the store
             await flag_employer_if_spiking(
                 session, workspace_id, reveal.employer_domain, bounce.bounced_at, self.spikes
             )

@@ -4,6 +4,7 @@ import uuid
 from dataclasses import dataclass
 from typing import cast
 
+from sqlalchemy import and_, exists
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -60,27 +61,28 @@ async def _assess(reveal: RefundReveal, bounce: RefundBounce, rules: Eligibility
 
 
 async def apply_bounce(
-    session: AsyncSession, reveal: RefundReveal, bounce: RefundBounce, rules: EligibilityRules
-) -> None:
-    """One refund record per reveal: created by its first bounce, moved only by a stronger basis."""
+    session: AsyncSession,
+    reveal: RefundReveal,
+    record: RefundRecord | None,
+    bounce: RefundBounce,
+    rules: EligibilityRules,
+) -> RefundRecord | None:
+    """One refund record per reveal: created by its first bounce, moved only by a stronger basis.
+
+    ``record`` is the reveal's record as it stands (None before its first bounce); the caller looked it
+    up with the reveal, and gets back the record as it stands after this bounce.
+    """
     bounce.reveal_id = reveal.reveal_id
     bounce.employer_domain = reveal.employer_domain
     session.add(bounce)
-    record = (
-        await session.exec(
-            select(RefundRecord).where(
-                RefundRecord.workspace_id == reveal.workspace_id, RefundRecord.reveal_id == reveal.reveal_id
-            )
-        )
-    ).first()
     if record is not None and as_status(record.status) in SETTLED_STATUSES:
-        return
+        return record
     assessment = await _assess(reveal, bounce, rules)
     merged = merge(
         as_status(record.status) if record else None, as_basis(record.basis) if record else None, assessment
     )
     if merged is None:
-        return
+        return record
     if record is None:
         record = RefundRecord(
             refund_id=refund_id_for(reveal.workspace_id, reveal.reveal_id),
@@ -100,7 +102,7 @@ async def apply_bounce(
         record.updated_at = utcnow()
     session.add(record)
     outbox_add(session, refund_event(record, RefundEligibilityRecorded))
-    log.info(
+    log.debug(
         "refund eligibility recorded",
         refund_id=record.refund_id,
         contact_id=record.contact_id,
@@ -108,6 +110,7 @@ async def apply_bounce(
         status=record.status,
         basis=record.basis,
     )
+    return record
 
 
 def refund_event(
@@ -134,20 +137,43 @@ def as_basis(value: str) -> Basis:
     return cast(Basis, value)
 
 
-async def reveal_for_bounce(session: AsyncSession, bounce: RefundBounce) -> RefundReveal | None:
-    """The reveal of the bounced address: the latest made before the bounce, else the earliest after it."""
-    reveals = (
+@dataclass(frozen=True)
+class BounceMatch:
+    """What the store knows of a bounce: whether it is stored already, and the reveal it hits."""
+
+    seen: bool
+    reveal: RefundReveal | None
+    record: RefundRecord | None
+
+
+async def match_bounce(session: AsyncSession, bounce: RefundBounce) -> BounceMatch:
+    """Whether the bounce is stored already, and the reveal of its address with that reveal's refund
+    record: the latest reveal made before the bounce, else the earliest after it. One query when the
+    address was revealed, which is the common case."""
+    seen = exists().where(
+        col(RefundBounce.workspace_id) == bounce.workspace_id,
+        col(RefundBounce.bounce_id) == bounce.bounce_id,
+    )
+    rows = (
         await session.exec(
-            select(RefundReveal)
+            select(RefundReveal, RefundRecord, seen.label("seen"))
+            .outerjoin(
+                RefundRecord,
+                and_(
+                    col(RefundRecord.workspace_id) == col(RefundReveal.workspace_id),
+                    col(RefundRecord.reveal_id) == col(RefundReveal.reveal_id),
+                ),
+            )
             .where(
                 RefundReveal.workspace_id == bounce.workspace_id,
                 RefundReveal.contact_id == bounce.contact_id,
                 RefundReveal.email_key == bounce.recipient_key,
             )
-            .order_by(col(RefundReveal.revealed_at))
+            .order_by(col(RefundReveal.revealed_at), col(RefundReveal.id))
         )
     ).all()
-    before = [reveal for reveal in reveals if reveal.revealed_at <= bounce.bounced_at]
-    if before:
-        return before[-1]
-    return reveals[0] if reveals else None
+    if not rows:
+        return BounceMatch(bool((await session.exec(select(seen.label("seen")))).one()), None, None)
+    before = [row for row in rows if row[0].revealed_at <= bounce.bounced_at]
+    reveal, record, stored = before[-1] if before else rows[0]
+    return BounceMatch(bool(stored), reveal, record)

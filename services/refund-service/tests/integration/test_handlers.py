@@ -11,7 +11,9 @@ from sqlmodel import select
 
 from refund_service.app import MIGRATIONS_DIR
 from refund_service.consumers import handlers
-from refund_service.models import RefundBounce, RefundEmployerSpike, RefundRecord
+from refund_service.domain.spike import HardBounce, RevealSeen, count_window
+from refund_service.employer_spikes import employer_window
+from refund_service.models import RefundBounce, RefundEmployerSpike, RefundRecord, RefundReveal
 from refund_service.settings import RefundSettings
 from seevee_deploy.localpostgres import fresh_database
 from seevee_shared.bus.tables import OutboxRecord
@@ -289,3 +291,58 @@ async def test_without_dns_checks_no_domain_is_dead_by_dns(tmp_path: Path) -> No
         assert (record.status, record.basis) == ("needs_review", "mailbox_unknown")
     finally:
         await db.dispose()
+
+
+async def test_a_late_bounce_completes_the_window_of_a_later_one(
+    store: tuple[Database, dict[str, Any]],
+) -> None:
+    db, _ = store
+    employer = "late.example-test"
+    contacts = [f"c-{n}" for n in range(5)]
+    for contact in contacts:
+        await apply(
+            store, reveal(contact, f"{contact}@{employer}", employer=employer, at=T0 + timedelta(days=17))
+        )
+    bounced_at = {contact: T0 + timedelta(days=18, minutes=n) for n, contact in enumerate(contacts)}
+    for contact in [*contacts[:1], *contacts[2:]]:
+        await apply(store, bounce(contact, f"{contact}@{employer}", at=bounced_at[contact]))
+    assert await outbox(db, Topic.EMPLOYER_BOUNCE_SPIKE) == []  # 4 people in every window so far
+    await apply(store, bounce(contacts[1], f"{contacts[1]}@{employer}", at=bounced_at[contacts[1]]))
+    [spike] = await outbox(db, Topic.EMPLOYER_BOUNCE_SPIKE)  # the window ending at the last bounce
+    assert (spike.data["distinct_contacts"], spike.data["hard_bounces"], spike.data["reveals"]) == (5, 5, 5)
+
+
+async def test_the_store_counts_a_window_as_the_rule_does(store: tuple[Database, dict[str, Any]]) -> None:
+    """employer_window counts in the store; count_window over the same rows is the rule it must match."""
+    db, _ = store
+    employer = "counted.example-test"
+    start = T0 + timedelta(days=10)
+    events: list[CloudEvent] = []
+    for n in range(12):
+        contact = f"c-{n % 9}"  # contacts 0..2 are revealed twice, under two addresses
+        email = f"{contact}.{n}@{employer}"
+        events.append(reveal(contact, email, employer=employer, at=start + timedelta(days=n - 4)))
+        if n % 3 != 2:
+            events.append(bounce(contact, email, at=start + timedelta(days=n // 2, hours=n)))
+        if n % 4 == 0:
+            events.append(bounce(contact, email, category="temporary", reason="mailboxfull"))
+    events.append(bounce("c-0", f"c-0.0@{employer}", at=start + timedelta(days=1, hours=5)))  # a second one
+    events.append(bounce("c-x", f"c-x@{employer}", at=start))  # never revealed: not the employer's
+    events.append(reveal("c-y", f"c-y@{employer}", employer=employer, at=start, workspace="ws-2"))
+    events.append(bounce("c-y", f"c-y@{employer}", at=start, workspace="ws-2"))
+    await apply(store, *events)
+    async with db.transaction() as session:
+        stored = (await session.exec(select(RefundBounce).where(RefundBounce.workspace_id == "ws-1"))).all()
+        reveals = (await session.exec(select(RefundReveal).where(RefundReveal.workspace_id == "ws-1"))).all()
+        hard = [
+            HardBounce(row.bounce_id, row.reveal_id, row.contact_id, row.bounced_at)
+            for row in stored
+            if row.category == "mailbox_unknown" and row.reveal_id and row.employer_domain == employer
+        ]
+        seen = [RevealSeen(row.reveal_id, row.revealed_at) for row in reveals]
+        ends = [row.bounced_at for row in hard] + [start + timedelta(days=day) for day in range(-6, 14)]
+        for end in ends:
+            for days in (1, 7):
+                assert await employer_window(session, "ws-1", employer, end, days) == count_window(
+                    hard, seen, end, days
+                ), (end, days)

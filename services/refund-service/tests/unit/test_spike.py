@@ -10,8 +10,10 @@ from refund_service.domain.spike import (
     RevealSeen,
     count_window,
     is_spike,
+    periods_touched_by,
     spike_period_start,
     spikes_touched_by,
+    window_ends,
 )
 
 SPIKES = [
@@ -114,3 +116,33 @@ def test_windows_in_two_periods_give_one_spike_each() -> None:
 def test_bounces_a_window_or_more_later_are_not_joined() -> None:
     bounces = [hard(0, T)] + [hard(n, T + timedelta(days=7)) for n in range(1, 5)]
     assert spikes_touched_by(bounces, [], T, 7, min_contacts=5, min_rate=0.2) == {}
+
+
+@pytest.mark.parametrize(
+    ("later_minutes", "ends_minutes"),
+    [
+        ([], [0]),
+        ([0, 0], [0]),  # its own time once, however many bounces share it
+        ([-1, 3, 2, 3], [0, 2, 3]),  # earlier bounces end no window it is in; ends come sorted
+        ([7 * 24 * 60 - 1, 7 * 24 * 60], [0, 7 * 24 * 60 - 1]),  # a window later or more is not joined
+    ],
+)
+def test_window_ends(later_minutes: list[int], ends_minutes: list[int]) -> None:
+    later = [T + timedelta(minutes=m) for m in later_minutes]
+    assert window_ends(T, later, 7) == [T + timedelta(minutes=m) for m in ends_minutes]
+
+
+@pytest.mark.parametrize(
+    ("at", "periods"),
+    [
+        (T, (datetime(2026, 11, 19, tzinfo=UTC), datetime(2026, 11, 26, tzinfo=UTC))),
+        (
+            datetime(2026, 11, 26, tzinfo=UTC),
+            (datetime(2026, 11, 26, tzinfo=UTC), datetime(2026, 12, 3, tzinfo=UTC)),
+        ),
+    ],
+)
+def test_periods_touched_by(at: datetime, periods: tuple[datetime, datetime]) -> None:
+    assert periods_touched_by(at, 7) == periods
+    ends = window_ends(at, [at + timedelta(days=7) - timedelta(microseconds=1)], 7)
+    assert {spike_period_start(end, 7) for end in ends} <= set(periods)

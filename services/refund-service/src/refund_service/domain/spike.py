@@ -74,6 +74,19 @@ def spike_period_start(at: datetime, window_days: int) -> datetime:
     return EPOCH + ((at - EPOCH) // length) * length
 
 
+def window_ends(at: datetime, hard_bounce_times: Iterable[datetime], window_days: int) -> list[datetime]:
+    """Ends of the windows a hard bounce at ``at`` falls in, earliest first: its own time and the time of
+    each hard bounce within window_days after it."""
+    horizon = at + timedelta(days=window_days)
+    return sorted({at} | {moment for moment in hard_bounce_times if at <= moment < horizon})
+
+
+def periods_touched_by(at: datetime, window_days: int) -> tuple[datetime, datetime]:
+    """The two periods that can hold the end of a window ``at`` falls in (ends span under window_days)."""
+    first = spike_period_start(at, window_days)
+    return first, first + timedelta(days=window_days)
+
+
 def spikes_touched_by(
     bounces: list[HardBounce],
     reveals: list[RevealSeen],
@@ -83,10 +96,8 @@ def spikes_touched_by(
     min_rate: float,
 ) -> dict[datetime, EmployerWindow]:
     """Per period, the first spiking window among those a hard bounce at ``at`` falls in."""
-    horizon = at + timedelta(days=window_days)
-    ends = sorted({at} | {bounce.bounced_at for bounce in bounces if at <= bounce.bounced_at < horizon})
     found: dict[datetime, EmployerWindow] = {}
-    for end in ends:
+    for end in window_ends(at, (bounce.bounced_at for bounce in bounces), window_days):
         period = spike_period_start(end, window_days)
         if period in found:
             continue
