@@ -316,7 +316,7 @@ async def test_no_token_is_401(client: httpx.AsyncClient) -> None:
         for headers in (
             {},
             {"Authorization": "Bearer not-a-jwt"},
-            {"Authorization": token("ws", secret="other")},
+            {"Authorization": token("ws", secret="another-secret-of-thirty-two-bytes!")},
         ):
             response = await client.request(method, path, headers=headers)
             assert response.status_code == 401, (method, path, headers)
