@@ -6,7 +6,9 @@ from refund_service.on_contact_revealed import OnContactRevealed
 from refund_service.on_message_bounced import OnMessageBounced
 from refund_service.refunds import EligibilityRules
 from refund_service.settings import RefundSettings
+from refund_service.store import prefetch_bounces
 from seevee_shared.bus import Handler
+from seevee_shared.bus.consumer import PrefetchingHandler
 from seevee_shared.events import Topic
 
 
@@ -16,5 +18,6 @@ def handlers(settings: RefundSettings, checker: DomainChecker | None = None) -> 
     spikes = SpikeRules(settings.spike_window_days, settings.spike_min_contacts, settings.spike_min_rate)
     return {
         Topic.CONTACT_REVEALED: OnContactRevealed(eligibility, spikes),
-        Topic.MESSAGE_BOUNCED: OnMessageBounced(eligibility, spikes),
+        # The poll's reveals, refund records and stored bounces are loaded up front (see ``store``).
+        Topic.MESSAGE_BOUNCED: PrefetchingHandler(OnMessageBounced(eligibility, spikes), prefetch_bounces),
     }

@@ -17,6 +17,7 @@ from refund_service.domain.spike import (
 )
 from refund_service.models import RefundBounce, RefundEmployerSpike, RefundReveal
 from refund_service.refunds import SOURCE
+from refund_service.store import flagged_periods
 from seevee_shared.bus import outbox_add
 from seevee_shared.cloudevents import CloudEvent
 from seevee_shared.db import utcnow
@@ -139,8 +140,14 @@ async def flag_employer_if_spiking(
     nothing once flagged; a bounce that arrives in order (no later one yet) has only its own window.
     """
     days = rules.window_days
+    known = flagged_periods(session, workspace_id, employer_domain)
+    if known is not None and known.issuperset(periods_touched_by(at, days)):
+        return  # flagged earlier in the poll: nothing to count, nor to flush for it
+    await session.flush()  # the windows count what the poll left pending too
     first = await _first_look(session, workspace_id, employer_domain, at, days)
     flagged = first.flagged
+    if known is not None:
+        known.update(flagged)
     if len(flagged) == 2:
         return  # every window it falls in ends in a period flagged already
     ends = (
@@ -155,6 +162,8 @@ async def flag_employer_if_spiking(
         window = await employer_window(session, workspace_id, employer_domain, end, days)
         if is_spike(window, rules.min_contacts, rules.min_rate):
             flagged.add(period_start)
+            if known is not None:
+                known.add(period_start)
             _emit(session, workspace_id, employer_domain, period_start, window, days)
 
 

@@ -10,6 +10,7 @@ from refund_service.domain.eligibility import domain_of
 from refund_service.employer_spikes import SpikeRules, flag_employer_if_spiking
 from refund_service.models import RefundBounce, RefundRecord, RefundReveal
 from refund_service.refunds import EligibilityRules, apply_bounce
+from refund_service.store import remember_reveal
 from seevee_shared.cloudevents import CloudEvent
 from seevee_shared.events import ContactRevealed
 
@@ -66,6 +67,7 @@ class OnContactRevealed:
             revealed_at=data.revealed_at,
         )
         session.add(reveal)
+        remember_reveal(session, reveal)  # a later bounce of the poll matches it without a query
         record: RefundRecord | None = None  # a new reveal has no refund record yet
         for bounce in waiting:
             record = await apply_bounce(session, reveal, record, bounce, self.eligibility)

@@ -22,6 +22,12 @@ from refund_service.domain.eligibility import (
 )
 from refund_service.mail_hosts import DomainChecker
 from refund_service.models import RefundBounce, RefundRecord, RefundReveal
+from refund_service.store import (
+    prefetched_record,
+    prefetched_reveals,
+    prefetched_seen,
+    remember_record,
+)
 from seevee_shared.bus import outbox_add
 from seevee_shared.cloudevents import CloudEvent
 from seevee_shared.db import utcnow
@@ -101,6 +107,7 @@ async def apply_bounce(
         record.status, record.basis, record.explanation = merged.status, merged.basis, merged.explanation
         record.updated_at = utcnow()
     session.add(record)
+    remember_record(session, record)
     outbox_add(session, refund_event(record, RefundEligibilityRecorded))
     log.debug(
         "refund eligibility recorded",
@@ -149,7 +156,10 @@ class BounceMatch:
 async def match_bounce(session: AsyncSession, bounce: RefundBounce) -> BounceMatch:
     """Whether the bounce is stored already, and the reveal of its address with that reveal's refund
     record: the latest reveal made before the bounce, else the earliest after it. One query when the
-    address was revealed, which is the common case."""
+    address was revealed, which is the common case; none when the poll prefetched them."""
+    prefetched = _prefetched_match(session, bounce)
+    if prefetched is not None:
+        return prefetched
     seen = exists().where(
         col(RefundBounce.workspace_id) == bounce.workspace_id,
         col(RefundBounce.bounce_id) == bounce.bounce_id,
@@ -177,3 +187,17 @@ async def match_bounce(session: AsyncSession, bounce: RefundBounce) -> BounceMat
     before = [row for row in rows if row[0].revealed_at <= bounce.bounced_at]
     reveal, record, stored = before[-1] if before else rows[0]
     return BounceMatch(bool(stored), reveal, record)
+
+
+def _prefetched_match(session: AsyncSession, bounce: RefundBounce) -> BounceMatch | None:
+    """``match_bounce`` answered from the poll's lookups, or None when the poll did not load them."""
+    workspace_id = bounce.workspace_id
+    seen = prefetched_seen(session, workspace_id, bounce.bounce_id)
+    reveals = prefetched_reveals(session, workspace_id, bounce.contact_id, bounce.recipient_key)
+    if seen is None or reveals is None:
+        return None
+    if not reveals:
+        return BounceMatch(seen, None, None)
+    before = [reveal for reveal in reveals if reveal.revealed_at <= bounce.bounced_at]
+    reveal = before[-1] if before else reveals[0]
+    return BounceMatch(seen, reveal, prefetched_record(session, workspace_id, reveal.reveal_id))
