@@ -2,12 +2,12 @@
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from fastapi import FastAPI
 
 from seevee_shared.auth import issue_token
@@ -137,3 +137,23 @@ async def consume(
         return await read_events(consumer, count, timeout, where)
     finally:
         await consumer.stop()
+
+
+def polled(events: Sequence[CloudEvent]) -> list[ConsumerRecord[Any, Any]]:
+    """The events as one poll of records, for applying them to an ``EventConsumer`` without a broker."""
+    return [
+        ConsumerRecord(
+            topic=event.type,
+            partition=0,
+            offset=offset,
+            timestamp=0,
+            timestamp_type=0,
+            key=event.key,
+            value=encode(event),
+            checksum=None,
+            serialized_key_size=len(event.key),
+            serialized_value_size=0,
+            headers=[],
+        )
+        for offset, event in enumerate(events)
+    ]

@@ -6,18 +6,17 @@ The consumer is driven directly with polled records (no broker) against a real S
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiokafka import ConsumerRecord
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from seevee_shared.bus.consumer import EventConsumer, PrefetchingHandler, poll_lookups
 from seevee_shared.bus.tables import InboxRecord
-from seevee_shared.cloudevents import CloudEvent, encode
+from seevee_shared.cloudevents import CloudEvent
 from seevee_shared.db import Database
 from seevee_shared.events import MessageSent, Topic
+from seevee_shared.testing import polled
 
 
 class PrefetchProbeEffect(SQLModel, table=True):
@@ -38,25 +37,6 @@ def sent(message_id: str) -> CloudEvent:
         sent_at=datetime.now(UTC),
     )
     return CloudEvent.build(data, source="/seevee/test", workspace_id="ws-1", subject=data.contact_id)
-
-
-def polled(events: Sequence[CloudEvent]) -> list[ConsumerRecord[Any, Any]]:
-    return [
-        ConsumerRecord(
-            topic=event.type,
-            partition=0,
-            offset=offset,
-            timestamp=0,
-            timestamp_type=0,
-            key=event.key,
-            value=encode(event),
-            checksum=None,
-            serialized_key_size=len(event.key),
-            serialized_value_size=0,
-            headers=[],
-        )
-        for offset, event in enumerate(events)
-    ]
 
 
 class Probe:

@@ -5,13 +5,11 @@ came before its reveal must wait for it, and a bounce brought again under anothe
 nothing; the employer spike counts the poll's hard bounces as if they had come one at a time.
 """
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import ConsumerRecord
 from sqlmodel import select
 
 from refund_service.app import MIGRATIONS_DIR
@@ -20,9 +18,10 @@ from refund_service.models import RefundBounce, RefundEmployerSpike, RefundRecor
 from refund_service.settings import RefundSettings
 from seevee_shared.bus.consumer import EventConsumer
 from seevee_shared.bus.tables import OutboxRecord
-from seevee_shared.cloudevents import CloudEvent, decode, encode
+from seevee_shared.cloudevents import CloudEvent, decode
 from seevee_shared.db import Database
 from seevee_shared.events import ContactRevealed, MessageBounced
+from seevee_shared.testing import polled
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 EMPLOYER = "alive.example-test"
@@ -69,25 +68,6 @@ def bounced(
         subject=contact_id,
         event_id=event_id or f"ev-{bounce_id}",
     )
-
-
-def polled(events: Sequence[CloudEvent]) -> list[ConsumerRecord[Any, Any]]:
-    return [
-        ConsumerRecord(
-            topic=event.type,
-            partition=0,
-            offset=offset,
-            timestamp=0,
-            timestamp_type=0,
-            key=event.key,
-            value=encode(event),
-            checksum=None,
-            serialized_key_size=len(event.key),
-            serialized_value_size=0,
-            headers=[],
-        )
-        for offset, event in enumerate(events)
-    ]
 
 
 async def state(db: Database) -> dict[str, list[Any]]:

@@ -4,13 +4,12 @@ Two workspaces on one store get the same runs and the same events: one workspace
 single poll through the consumer, the other's one at a time.
 """
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import ConsumerRecord
 from sqlmodel import col, select
 
 from run_orchestrator.app import MIGRATIONS
@@ -20,9 +19,10 @@ from run_orchestrator.settings import RunSettings
 from run_orchestrator.store import add_run, load_runs
 from seevee_shared.bus import EventConsumer
 from seevee_shared.bus.tables import OutboxRecord
-from seevee_shared.cloudevents import CloudEvent, decode, encode
+from seevee_shared.cloudevents import CloudEvent, decode
 from seevee_shared.db import Database, utcnow
 from seevee_shared.events import MessageBounced, MessageComplained, MessageSent, bounce_id_for
+from seevee_shared.testing import polled
 
 JANE = "jane@acme.test"
 RUNS = {"r1": JANE, "r2": "Jane@Acme.test", "r3": JANE, "r4": "bob@acme.test"}
@@ -124,25 +124,6 @@ def story(ws: str, ids: dict[str, str]) -> list[CloudEvent]:
         sent(ws, ids["r4"], 1),
         complained(ws, ids["r4"]),
         bounced(ws, ids["r4"], "after-stop", "temporary"),
-    ]
-
-
-def polled(events: Sequence[CloudEvent]) -> list[ConsumerRecord[Any, Any]]:
-    return [
-        ConsumerRecord(
-            topic=event.type,
-            partition=0,
-            offset=offset,
-            timestamp=0,
-            timestamp_type=0,
-            key=event.key,
-            value=encode(event),
-            checksum=None,
-            serialized_key_size=len(event.key),
-            serialized_value_size=0,
-            headers=[],
-        )
-        for offset, event in enumerate(events)
     ]
 
 

@@ -6,20 +6,19 @@ on a task must stay put, whichever event id brings it again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import ConsumerRecord
 from sqlmodel import select
 
 from seevee_shared.bus import OutboxRecord
 from seevee_shared.bus.consumer import EventConsumer
-from seevee_shared.cloudevents import CloudEvent, encode
+from seevee_shared.cloudevents import CloudEvent
 from seevee_shared.db import Database
 from seevee_shared.events import MessageBounced, bounce_id_for
+from seevee_shared.testing import polled
 from task_service.app import MIGRATIONS_DIR
 from task_service.consumers import HANDLERS
 from task_service.models import Task, TaskBounce
@@ -48,25 +47,6 @@ def bounced(
     return CloudEvent.build(
         data, source="/seevee/test", workspace_id="ws-1", subject=contact_id, event_id=event_id or bounce_id
     )
-
-
-def polled(events: Sequence[CloudEvent]) -> list[ConsumerRecord[Any, Any]]:
-    return [
-        ConsumerRecord(
-            topic=event.type,
-            partition=0,
-            offset=offset,
-            timestamp=0,
-            timestamp_type=0,
-            key=event.key,
-            value=encode(event),
-            checksum=None,
-            serialized_key_size=len(event.key),
-            serialized_value_size=0,
-            headers=[],
-        )
-        for offset, event in enumerate(events)
-    ]
 
 
 async def state(db: Database) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[str]]:
