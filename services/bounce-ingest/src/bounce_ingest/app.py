@@ -17,7 +17,7 @@ from bounce_ingest.sns_fetcher import HttpxSnsFetcher
 from seevee_shared.service import build_service
 
 NAME = "bounce-ingest"
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def create_app(settings: IngestSettings | None = None) -> FastAPI:

@@ -8,6 +8,7 @@ import orjson
 import pytest
 from sqlmodel import select
 
+from bounce_ingest.app import MIGRATIONS
 from bounce_ingest.domain import record_id
 from bounce_ingest.models import IngestBounce, IngestComplaint, IngestSentMessage
 from bounce_ingest.on_message_sent import on_message_sent
@@ -20,7 +21,6 @@ from seevee_shared.cloudevents import CloudEvent
 from seevee_shared.db import Database
 from seevee_shared.events import MessageSent
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 WAIT = timedelta(minutes=15)
 

@@ -10,7 +10,7 @@ from refund_service.mail_hosts import DomainChecker
 from refund_service.settings import RefundSettings
 from seevee_shared.service import build_service
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def create_app(settings: RefundSettings | None = None, checker: DomainChecker | None = None) -> FastAPI:

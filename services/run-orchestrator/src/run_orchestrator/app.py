@@ -11,7 +11,7 @@ from run_orchestrator.settings import RunSettings
 from seevee_shared.service import build_service
 
 NAME = "run-orchestrator"
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def create_app(settings: RunSettings | None = None) -> FastAPI:

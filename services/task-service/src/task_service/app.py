@@ -11,7 +11,7 @@ from task_service import api
 from task_service.consumers import HANDLERS
 from task_service.settings import TaskSettings
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def create_app(settings: TaskSettings | None = None) -> FastAPI:

@@ -10,7 +10,7 @@ from thread_service.consumers import HANDLERS
 from thread_service.settings import ThreadSettings
 
 NAME = "thread-service"
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def create_app(settings: ThreadSettings | None = None) -> FastAPI:
