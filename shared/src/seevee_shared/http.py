@@ -1,6 +1,7 @@
 """RFC 9457 problem documents for every error, and opaque cursors for every list."""
 
 import base64
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
@@ -133,15 +134,46 @@ def encode_cursor(position: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(position)).decode().rstrip("=")
 
 
+CURSOR_MAX_LENGTH = 1000
+"""Far above any cursor we issue (a time and an id); longer input is not worth decoding."""
+_NOT_OURS = "the cursor is not one this API issued"
+
+
 def decode_cursor(cursor: str) -> dict[str, Any]:
     """Read a cursor we issued; anything else is a 400, never a 500."""
+    if len(cursor) > CURSOR_MAX_LENGTH:
+        raise BadRequest(_NOT_OURS)
     try:
         value = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, orjson.JSONDecodeError) as exc:
-        raise BadRequest("the cursor is not one this API issued") from exc
+        raise BadRequest(_NOT_OURS) from exc
     if not isinstance(value, dict):
-        raise BadRequest("the cursor is not one this API issued")
+        raise BadRequest(_NOT_OURS)
     return value
+
+
+def encode_position(at: datetime, key: str, *, time_field: str, id_field: str) -> str:
+    """The keyset cursor of a list ordered by (time, id): where the next page starts."""
+    return encode_cursor({time_field: at.isoformat(), id_field: key})
+
+
+def decode_position(cursor: str, *, time_field: str, id_field: str) -> tuple[datetime, str]:
+    """The (time, id) of a cursor from ``encode_position``: every list reads its cursor here.
+
+    A time without a zone cannot be compared with the stored (UTC) times, so it is refused like any
+    other cursor we did not issue: a 400, never a 500.
+    """
+    position = decode_cursor(cursor)
+    at, key = position.get(time_field), position.get(id_field)
+    if not isinstance(at, str) or not isinstance(key, str):
+        raise BadRequest(_NOT_OURS)
+    try:
+        parsed = datetime.fromisoformat(at)
+    except ValueError as exc:
+        raise BadRequest(_NOT_OURS) from exc
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise BadRequest(_NOT_OURS)
+    return parsed, key
 
 
 class Page(BaseModel, Generic[T]):

@@ -1,7 +1,9 @@
+from datetime import UTC, datetime
+
 import pytest
 
 from seevee_shared.auth import issue_token, principal_from_header
-from seevee_shared.http import ProblemError, decode_cursor, encode_cursor
+from seevee_shared.http import ProblemError, decode_cursor, decode_position, encode_cursor, encode_position
 from seevee_shared.logging import mask_email
 
 
@@ -42,3 +44,14 @@ def test_token_round_trip_and_failures() -> None:
     expired = "Bearer " + issue_token("s3cret-s3cret-s3cret-s3cret-s3cret-42", "u", "w", ttl_seconds=-10)
     with pytest.raises(ProblemError):
         principal_from_header(expired, "s3cret-s3cret-s3cret-s3cret-s3cret-42")
+
+
+def test_positions_round_trip_and_refuse_naive_times() -> None:
+    fields = {"time_field": "at", "id_field": "id"}
+    at = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    assert decode_position(encode_position(at, "r-1", **fields), **fields) == (at, "r-1")
+    naive = encode_cursor({"at": "2026-05-01T12:00:00", "id": "r-1"})
+    for garbage in (naive, encode_cursor({"at": 3, "id": "r"}), encode_cursor({"id": "r"}), "A" * 5000):
+        with pytest.raises(ProblemError) as caught:
+            decode_position(garbage, **fields)
+        assert caught.value.status == 400

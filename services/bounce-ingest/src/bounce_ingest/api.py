@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -27,13 +27,14 @@ from bounce_ingest.storing import StoreUnavailable, store_delivery
 from seevee_shared.auth import CurrentPrincipal, Principal, require_role
 from seevee_shared.db import utcnow
 from seevee_shared.events import Category, MatchedBy
-from seevee_shared.http import Limit, NotFound, Page, ProblemError, decode_cursor, encode_cursor
+from seevee_shared.http import Limit, NotFound, Page, ProblemError, decode_position, encode_position
 from seevee_shared.logging import get_logger
 from seevee_shared.service import DbSession
 
 BODY_LIMIT = 5 * 1024 * 1024
 """Batches are accepted whole; nothing a provider sends comes near this."""
 RFC822 = "message/rfc822"
+_CURSOR = {"time_field": "r", "id_field": "b"}
 
 router = APIRouter(tags=["bounces"])
 log = get_logger(__name__)
@@ -173,7 +174,7 @@ async def list_bounces(
     if category is not None:
         statement = statement.where(IngestBounce.category == category)
     if cursor is not None:
-        received_at, bounce_id = _position(cursor)
+        received_at, bounce_id = decode_position(cursor, **_CURSOR)
         statement = statement.where(
             or_(
                 col(IngestBounce.received_at) < received_at,
@@ -186,7 +187,7 @@ async def list_bounces(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor({"r": last.received_at.isoformat(), "b": last.bounce_id})
+        next_cursor = encode_position(last.received_at, last.bounce_id, **_CURSOR)
     return Page[BounceOut](items=[_bounce_out(row) for row in rows], next_cursor=next_cursor)
 
 
@@ -197,18 +198,6 @@ async def get_bounce(bounce_id: str, principal: CurrentPrincipal, session: DbSes
     if row is None or row.workspace_id != principal.workspace_id:
         raise NotFound(f"no bounce {bounce_id!r}")
     return _bounce_out(row)
-
-
-def _position(cursor: str) -> tuple[datetime, str]:
-    position: dict[str, Any] = decode_cursor(cursor)
-    try:
-        received_at = datetime.fromisoformat(str(position["r"]))
-        bounce_id = str(position["b"])
-    except (KeyError, ValueError) as error:
-        raise ProblemError(400, "Bad Request", "the cursor is not one this API issued") from error
-    if received_at.tzinfo is None:
-        raise ProblemError(400, "Bad Request", "the cursor is not one this API issued")
-    return received_at, bounce_id
 
 
 def _bounce_out(row: IngestBounce) -> BounceOut:

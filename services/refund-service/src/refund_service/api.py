@@ -2,7 +2,7 @@
 
 import re
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel
@@ -19,7 +19,7 @@ from seevee_shared.auth import CurrentPrincipal, Principal, require_role
 from seevee_shared.bus import outbox_add
 from seevee_shared.db import utcnow
 from seevee_shared.events import RefundBasis, RefundDecided, RefundStatus
-from seevee_shared.http import BadRequest, Conflict, Limit, NotFound, Page, decode_cursor, encode_cursor
+from seevee_shared.http import BadRequest, Conflict, Limit, NotFound, Page, decode_position, encode_position
 from seevee_shared.service import DbSession
 
 router = APIRouter(prefix="/v1", tags=["refunds"])
@@ -63,12 +63,7 @@ def _out(record: RefundRecord) -> RefundOut:
     return RefundOut.model_validate(record, from_attributes=True)
 
 
-def _after(cursor: str) -> tuple[datetime, str]:
-    position: dict[str, Any] = decode_cursor(cursor)
-    try:
-        return datetime.fromisoformat(position["created_at"]), str(position["refund_id"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise BadRequest("the cursor is not one this API issued") from exc
+_CURSOR = {"time_field": "created_at", "id_field": "refund_id"}
 
 
 @router.get("/refunds", response_model=Page[RefundOut])
@@ -87,7 +82,7 @@ async def list_refunds(
     if contact_id is not None:
         query = query.where(RefundRecord.contact_id == contact_id)
     if cursor:
-        created_at, refund_id = _after(cursor)
+        created_at, refund_id = decode_position(cursor, **_CURSOR)
         query = query.where(
             or_(
                 col(RefundRecord.created_at) < created_at,
@@ -100,7 +95,7 @@ async def list_refunds(
     next_cursor = None
     if len(records) > limit:
         last = page[-1]
-        next_cursor = encode_cursor({"created_at": last.created_at.isoformat(), "refund_id": last.refund_id})
+        next_cursor = encode_position(last.created_at, last.refund_id, **_CURSOR)
     return Page[RefundOut](items=[_out(record) for record in page], next_cursor=next_cursor)
 
 

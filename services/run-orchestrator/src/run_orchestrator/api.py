@@ -1,6 +1,5 @@
 """HTTP API of runs, scoped to the caller's workspace: another workspace's run is a 404."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -13,12 +12,13 @@ from run_orchestrator.resources import BulkStopIn, BulkStopOut, RestartIn, RunCr
 from run_orchestrator.store import StoredRun, add_run, load_run, load_runs, save
 from seevee_shared.auth import CurrentPrincipal
 from seevee_shared.db import utcnow
-from seevee_shared.http import BadRequest, Conflict, Limit, NotFound, Page, decode_cursor, encode_cursor
+from seevee_shared.http import Conflict, Limit, NotFound, Page, decode_position, encode_position
 from seevee_shared.service import DbSession
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
 
 BULK_FILTER_MAX = 1000
+_CURSOR = {"time_field": "created_at", "id_field": "run_id"}
 
 
 @router.post("", status_code=201)
@@ -53,7 +53,7 @@ async def list_runs(
     if contact_id is not None:
         query = query.where(RunRecord.contact_id == contact_id)
     if cursor is not None:
-        after_at, after_id = _position(cursor)
+        after_at, after_id = decode_position(cursor, **_CURSOR)
         query = query.where(
             or_(
                 col(RunRecord.created_at) > after_at,
@@ -66,7 +66,7 @@ async def list_runs(
     next_cursor = None
     if len(records) > limit:
         last = records[limit - 1]
-        next_cursor = encode_cursor({"created_at": last.created_at.isoformat(), "run_id": last.run_id})
+        next_cursor = encode_position(last.created_at, last.run_id, **_CURSOR)
     return Page[RunOut](items=[RunOut.of(stored) for stored in page], next_cursor=next_cursor)
 
 
@@ -137,11 +137,3 @@ async def _run_or_404(session: AsyncSession, workspace_id: str, run_id: str) -> 
     if stored is None:
         raise NotFound(f"no run {run_id}")
     return stored
-
-
-def _position(cursor: str) -> tuple[datetime, str]:
-    position = decode_cursor(cursor)
-    try:
-        return datetime.fromisoformat(position["created_at"]), str(position["run_id"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise BadRequest("the cursor is not one this API issued") from exc

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel
@@ -13,13 +12,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from seevee_shared.auth import CurrentPrincipal
 from seevee_shared.db import utcnow
-from seevee_shared.http import BadRequest, Conflict, Limit, NotFound, Page, decode_cursor, encode_cursor
+from seevee_shared.http import Conflict, Limit, NotFound, Page, decode_position, encode_position
 from seevee_shared.logging import get_logger
 from seevee_shared.service import DbSession
 from task_service import domain
 from task_service.models import Task, TaskBounce
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
+_CURSOR = {"time_field": "created_at", "id_field": "task_id"}
 log = get_logger(__name__)
 
 
@@ -64,7 +64,7 @@ async def list_tasks(
     if contact_id is not None:
         query = query.where(Task.contact_id == contact_id)
     if cursor is not None:
-        after_created, after_id = _position(decode_cursor(cursor))
+        after_created, after_id = decode_position(cursor, **_CURSOR)
         query = query.where(
             or_(
                 col(Task.created_at) < after_created,
@@ -78,7 +78,7 @@ async def list_tasks(
     next_cursor = None
     if more:
         last = tasks[-1]
-        next_cursor = encode_cursor({"created_at": last.created_at.isoformat(), "task_id": last.task_id})
+        next_cursor = encode_position(last.created_at, last.task_id, **_CURSOR)
     return Page[TaskView](items=await _views(session, tasks), next_cursor=next_cursor)
 
 
@@ -146,16 +146,3 @@ async def _views(session: AsyncSession, tasks: list[Task]) -> list[TaskView]:
         )
     hidden = {"workspace_id", "open_contact_id", "lead_bounce_id", "lead_bounced_at"}
     return [TaskView(**task.model_dump(exclude=hidden), bounces=bounces[task.task_id]) for task in tasks]
-
-
-def _position(cursor: dict[str, Any]) -> tuple[datetime, str]:
-    created_at, task_id = cursor.get("created_at"), cursor.get("task_id")
-    if not isinstance(created_at, str) or not isinstance(task_id, str):
-        raise BadRequest("the cursor is not one this API issued")
-    try:
-        parsed = datetime.fromisoformat(created_at)
-    except ValueError:
-        raise BadRequest("the cursor is not one this API issued") from None
-    if parsed.tzinfo is None:
-        raise BadRequest("the cursor is not one this API issued")
-    return parsed, task_id

@@ -1,8 +1,7 @@
 """GET /v1/threads and /v1/threads/{thread_id}, scoped to the caller's workspace."""
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from sqlalchemy import and_, or_
@@ -10,7 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from seevee_shared.auth import CurrentPrincipal
-from seevee_shared.http import BadRequest, Limit, NotFound, Page, decode_cursor, encode_cursor
+from seevee_shared.http import Limit, NotFound, Page, decode_position, encode_position
 from seevee_shared.service import DbSession
 from thread_service import store
 from thread_service.models import Thread, ThreadMessage, ThreadMessageLabel
@@ -18,6 +17,7 @@ from thread_service.resources import ThreadView, thread_view
 
 router = APIRouter(prefix="/v1/threads", tags=["threads"])
 
+_CURSOR = {"time_field": "s", "id_field": "t"}
 Label = Literal["bounced", "complained"]
 """The labels a list can filter on: ``domain.LABELS``."""
 
@@ -44,7 +44,7 @@ async def list_threads(
         )
         query = query.where(col(Thread.thread_id).in_(labelled))
     if cursor is not None:
-        sent_at, thread_id = _position(decode_cursor(cursor))
+        sent_at, thread_id = decode_position(cursor, **_CURSOR)
         query = query.where(
             or_(
                 col(Thread.latest_sent_at) < sent_at,
@@ -57,7 +57,7 @@ async def list_threads(
     if len(threads) > limit:
         threads = threads[:limit]
         last = threads[-1]
-        next_cursor = encode_cursor({"s": last.latest_sent_at.isoformat(), "t": last.thread_id})
+        next_cursor = encode_position(last.latest_sent_at, last.thread_id, **_CURSOR)
     return Page[ThreadView](items=await _views(session, workspace_id, threads), next_cursor=next_cursor)
 
 
@@ -68,19 +68,6 @@ async def get_thread(principal: CurrentPrincipal, session: DbSession, thread_id:
         raise NotFound(f"no thread {thread_id!r}")
     (view,) = await _views(session, principal.workspace_id, [thread])
     return view
-
-
-def _position(cursor: dict[str, Any]) -> tuple[datetime, str]:
-    sent_at, thread_id = cursor.get("s"), cursor.get("t")
-    if not isinstance(sent_at, str) or not isinstance(thread_id, str):
-        raise BadRequest("the cursor is not one this API issued")
-    try:
-        at = datetime.fromisoformat(sent_at)
-    except ValueError as exc:
-        raise BadRequest("the cursor is not one this API issued") from exc
-    if at.tzinfo is None:
-        raise BadRequest("the cursor is not one this API issued")
-    return at, thread_id
 
 
 async def _views(session: AsyncSession, workspace_id: str, threads: Sequence[Thread]) -> list[ThreadView]:
