@@ -1,12 +1,12 @@
 """Amazon SES notifications delivered by email (SNS email subscriptions): JSON in the body."""
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from bounce_ingest.classification import normalize_status
 from bounce_ingest.dsn.delivery_status import RecipientReport, address_in, best_status, reply_code
+from bounce_ingest.untrusted_json import NotJson, parse_json
 
 _WRAP = re.compile(r"\n ?")
 
@@ -61,8 +61,8 @@ def _object(value: Any) -> dict[str, Any]:
 def _load(text: str) -> dict[str, Any] | None:
     for candidate in (text, _WRAP.sub("", text)):
         try:
-            loaded = json.loads(candidate)
-        except ValueError:
+            loaded = parse_json(candidate)
+        except NotJson:
             continue
         if isinstance(loaded, dict):
             return loaded

@@ -3,9 +3,10 @@
 Tags are plain strings at most providers, so the tag form is ``seevee_message_id:<id>``.
 """
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from bounce_ingest.untrusted_json import NotJson, parse_json
 
 MESSAGE_ID_KEY = "seevee_message_id"
 MESSAGE_ID_HEADER = "x-seevee-message-id"
@@ -23,8 +24,8 @@ def from_mapping(data: Any) -> str | None:
     """The key in a metadata / custom-args mapping, or in a JSON object serialized into a string."""
     if isinstance(data, str):
         try:
-            data = json.loads(data)
-        except ValueError:
+            data = parse_json(data)
+        except NotJson:
             return None
     if not isinstance(data, Mapping):
         return None

@@ -1,6 +1,5 @@
 """Reading provider JSON defensively: a missing or mistyped field is a ``BadPayload``, never a crash."""
 
-import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -9,6 +8,7 @@ from typing import Any
 
 from bounce_ingest.providers.base import BadPayload
 from bounce_ingest.records import ParsedRequest, ProviderRecord
+from bounce_ingest.untrusted_json import NotJson, parse_json
 
 JsonObject = Mapping[str, Any]
 
@@ -18,8 +18,8 @@ _ENHANCED_STATUS = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?![\d.]*\d)"
 
 def load_json(body: bytes) -> Any:
     try:
-        return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        return parse_json(body)
+    except NotJson as error:
         raise BadPayload("the body is not JSON") from error
 
 
