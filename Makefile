@@ -55,6 +55,8 @@ kafka: setup
 dsn-eval: setup
 	$(PY) -m bounce_ingest.dsn.evaluate
 
+bench bench-quick: export SEEVEE_DEV ?= true
+
 bench: setup
 	$(PY) -m bench.run
 

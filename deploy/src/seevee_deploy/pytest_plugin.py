@@ -15,6 +15,9 @@ import pytest_asyncio
 from seevee_deploy.localkafka import PARTITIONS, create_topics, running_kafka
 from seevee_deploy.localpostgres import LocalPostgres, fresh_database, postgres_bin_dir
 
+# Tests run services with the dev JWT secret, which a service accepts only in development.
+os.environ.setdefault("SEEVEE_DEV", "true")
+
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:

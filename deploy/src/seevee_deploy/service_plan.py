@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-DEV_JWT_SECRET = "dev-secret-change-me"
+from seevee_shared.settings import DEV_JWT_SECRET
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,10 @@ def service_environment(
     """The child's environment: the launcher's, dev defaults beneath it, the launcher's choices above it.
 
     ``extra_env`` (the sandbox's webhook secrets, a test's settings) is applied last: whoever passes it
-    means it. The store defaults to SQLite under ``var_dir`` unless the service's URL is set.
+    means it. The store defaults to SQLite under ``var_dir`` unless the service's URL is set; the dev
+    JWT secret and ``SEEVEE_DEV=true`` (this is a laptop) unless the environment says otherwise.
     """
-    env = {"SEEVEE_JWT_SECRET": DEV_JWT_SECRET, **environ}
+    env = {"SEEVEE_JWT_SECRET": DEV_JWT_SECRET, "SEEVEE_DEV": "true", **environ}
     env.setdefault(spec.database_env, sqlite_url(var_dir, spec))
     env.update(
         {

@@ -24,6 +24,7 @@ from seevee_shared.bus.outbox import OutboxRelay, new_producer
 from seevee_shared.db import Database
 from seevee_shared.http import install_problem_handlers, problem_response
 from seevee_shared.kafka_admin import ensure_topics
+from seevee_shared.kafka_security import broker_security, client_options
 from seevee_shared.logging import configure_logging, get_logger
 from seevee_shared.settings import ServiceSettings
 
@@ -53,8 +54,18 @@ class ServiceRuntime:
     ) -> None:
         self.name = name
         self.settings = settings
-        self.db = Database(settings.database_url)
-        self.broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=name, logger=None)
+        self.db = Database(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout_seconds,
+        )
+        self.broker = KafkaBroker(
+            settings.kafka_bootstrap_servers,
+            client_id=name,
+            logger=None,
+            security=broker_security(settings),
+        )
         self.producer: AIOKafkaProducer | None = None
         self.relay = OutboxRelay(
             self.db,
@@ -77,12 +88,28 @@ class ServiceRuntime:
         self.background = background
         self._tasks: list[asyncio.Task[None]] = []
 
-    async def start(self) -> None:
+    async def migrate(self) -> None:
         if self.migrations_dir is not None:
             await self.db.upgrade(self.migrations_dir)
-        await ensure_topics(self.settings.kafka_bootstrap_servers, partitions=self.settings.topic_partitions)
+
+    async def start(self) -> None:
+        settings = self.settings
+        settings.refuse_unsafe_production()
+        if settings.migrate_on_start:
+            await self.migrate()
+        if settings.topic_create:
+            await ensure_topics(
+                settings.kafka_bootstrap_servers,
+                partitions=settings.topic_partitions,
+                replication_factor=settings.topic_replication_factor,
+                retention_ms=settings.topic_retention_ms,
+                dlq_retention_ms=settings.dlq_retention_ms,
+                client_options=client_options(settings),
+            )
         # Kafka clients bind to the running loop, so they are made here rather than at build time.
-        self.producer = new_producer(self.settings.kafka_bootstrap_servers, f"{self.name}-outbox")
+        self.producer = new_producer(
+            settings.kafka_bootstrap_servers, f"{self.name}-outbox", **client_options(settings)
+        )
         await self.producer.start()
         self.relay.producer = self.producer
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox-relay"))

@@ -11,7 +11,7 @@ import contextlib
 import fcntl
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from aiokafka import AIOKafkaProducer
 from prometheus_client import Counter
@@ -77,8 +77,10 @@ class PublishingTurn:
             self._lock_file = None
 
 
-def new_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
+def new_producer(bootstrap_servers: str, client_id: str, **security: Any) -> AIOKafkaProducer:
+    """The relay's producer; ``security`` is ``kafka_security.client_options`` (TLS, SASL)."""
     return AIOKafkaProducer(
+        **security,
         bootstrap_servers=bootstrap_servers,
         client_id=client_id,
         acks="all",

@@ -38,11 +38,22 @@ def _prepare_sqlite(engine: AsyncEngine, url: str) -> None:
 
 
 class Database:
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        pool_size: int = 10,
+        max_overflow: int = 10,
+        pool_timeout: float = 30.0,
+    ) -> None:
+        """``pool_*`` bound each process's PostgreSQL connections (SQLite ignores them)."""
         self.url = url
         options: dict[str, Any] = {"echo": echo}
         if not is_sqlite(url):
-            options.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+            options.update(
+                pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout, pool_pre_ping=True
+            )
         self.engine: AsyncEngine = create_async_engine(url, **options)
         if is_sqlite(url):
             _prepare_sqlite(self.engine, url)
