@@ -22,6 +22,7 @@ from bounce_ingest.providers.base import (
     Unauthorized,
     WebhookRequest,
 )
+from bounce_ingest.providers.event_counts import count_ignored
 from bounce_ingest.records import ParsedRequest
 from bounce_ingest.storing import StoreUnavailable, store_delivery
 from seevee_shared.auth import CurrentPrincipal, Principal, require_role
@@ -114,6 +115,7 @@ async def receive_webhook(provider: str, request: Request) -> JSONResponse:
     except BadPayload as error:
         raise _problem(responses.bad_payload, error.detail) from error
     counts = await _store(request, parsed, now, responses.transient)
+    count_ignored(provider, entry.events, parsed.ignored)
     log.info("webhook stored", provider=provider, **counts.model_dump())
     return JSONResponse(counts.model_dump(), status_code=responses.accepted)
 

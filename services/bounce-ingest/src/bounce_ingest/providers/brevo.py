@@ -18,21 +18,51 @@ from bounce_ingest.providers.fields import (
     epoch,
     gather,
     load_json,
-    object_list,
     reply_code,
     required_text,
     text,
 )
 from bounce_ingest.providers.provider import Provider
-from bounce_ingest.providers.verdicts import bounce_record, complaint_record, decided, inferred
+from bounce_ingest.providers.verdicts import (
+    bounce_record,
+    complaint_record,
+    decided,
+    inferred,
+    mentions_unsubscribe,
+    refined,
+    unsubscribe_record,
+)
 from bounce_ingest.records import ParsedRequest, ProviderRecord
 
 NAME = "brevo"
 RESPONSES = ProviderResponses(unauthorized=401, bad_payload=400, transient=429)
 """Brevo's docs say 4xx other than 429 and any 5xx stop its retries: 429 is the one way to ask for one."""
 
-DECIDED_EVENTS: dict[str, str] = {"invalid_email": "userunknown", "blocked": "suppressed"}
-"""``blocked``: Brevo refused to send to a contact on its block list (unsubscribed, earlier bounce)."""
+EVENTS = frozenset(
+    {
+        "request",
+        "sent",
+        "delivered",
+        "hard_bounce",
+        "soft_bounce",
+        "blocked",
+        "spam",
+        "complaint",
+        "invalid_email",
+        "deferred",
+        "error",
+        "unsubscribed",
+        "click",
+        "opened",
+        "unique_opened",
+        "proxy_open",
+        "unique_proxy_open",
+    }
+)
+DECIDED_EVENTS: dict[str, str] = {"invalid_email": "userunknown"}
+SUPPRESSION_EVENTS = frozenset({"blocked"})
+"""``blocked``: Brevo refused to send to a contact on its block list (earlier bounce, complaint,
+unsubscribe); a reason that says unsubscribed makes it a complaint of that type, not a bounce."""
 COARSE_EVENTS: dict[str, str] = {"hard_bounce": "userunknown", "soft_bounce": "undefined"}
 COMPLAINT_EVENTS = frozenset({"spam", "complaint"})
 MILLISECONDS_FROM = 100_000_000_000
@@ -48,7 +78,8 @@ async def verify(request: WebhookRequest, credentials: BasicCredentials | None, 
 
 
 def parse(request: WebhookRequest) -> ParsedRequest:
-    return gather(object_list(load_json(request.body), "events"), _record)
+    document = load_json(request.body)
+    return gather(document if isinstance(document, list) else [document], _record)
 
 
 def event_time(event: JsonObject) -> tuple[str, datetime]:
@@ -64,7 +95,12 @@ def event_time(event: JsonObject) -> tuple[str, datetime]:
 
 
 def _record(kind: str, event: JsonObject) -> ProviderRecord | None:
-    if kind not in DECIDED_EVENTS and kind not in COARSE_EVENTS and kind not in COMPLAINT_EVENTS:
+    if (
+        kind not in DECIDED_EVENTS
+        and kind not in COARSE_EVENTS
+        and kind not in COMPLAINT_EVENTS
+        and kind not in SUPPRESSION_EVENTS
+    ):
         return None
     recipient = required_text(event, "email")
     stamp, occurred_at = event_time(event)
@@ -85,11 +121,14 @@ def _record(kind: str, event: JsonObject) -> ProviderRecord | None:
     diagnostic = text(event, "reason")
     status, code = enhanced_status(diagnostic), reply_code(diagnostic)
     precise = DECIDED_EVENTS.get(kind)
-    verdict = (
-        decided(precise, status, code)
-        if precise is not None
-        else inferred(status, code, diagnostic, fallback=COARSE_EVENTS[kind])
-    )
+    if kind in SUPPRESSION_EVENTS:
+        if mentions_unsubscribe(diagnostic):
+            return unsubscribe_record(NAME, event_id, recipient, occurred_at, **common)
+        verdict = decided("suppressed", status, code)
+    elif precise is not None:
+        verdict = refined(precise, status, code, diagnostic)
+    else:
+        verdict = inferred(status, code, diagnostic, fallback=COARSE_EVENTS[kind])
     return bounce_record(
         NAME,
         event_id,
@@ -103,4 +142,11 @@ def _record(kind: str, event: JsonObject) -> ProviderRecord | None:
     )
 
 
-PROVIDER = Provider(name=NAME, verify=verify, parse=parse, responses=RESPONSES, credentials=credentials_from)
+PROVIDER = Provider(
+    name=NAME,
+    verify=verify,
+    parse=parse,
+    responses=RESPONSES,
+    credentials=credentials_from,
+    events=EVENTS,
+)

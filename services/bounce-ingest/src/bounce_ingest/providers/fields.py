@@ -2,7 +2,7 @@
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -116,23 +116,64 @@ def enhanced_status(diagnostic: str | None) -> str | None:
     return match.group(1) if match else None
 
 
+def texts(data: JsonObject, key: str) -> list[str]:
+    """A field documented as a string or an array of strings (Resend's ``diagnosticCode``), as a list."""
+    value = data.get(key)
+    items = value if isinstance(value, list) else [value]
+    found: list[str] = []
+    for item in items:
+        if isinstance(item, str) and item.strip():
+            found.append(item.strip())
+        elif isinstance(item, int | float) and not isinstance(item, bool):
+            found.append(str(item))
+    return found
+
+
+def joined_text(data: JsonObject, key: str) -> str | None:
+    """A string-or-array field as one text: several SMTP responses, one per line."""
+    return "\n".join(texts(data, key)) or None
+
+
 def event_name(event: JsonObject) -> str:
     return required_text(event, "event")
 
 
+Outcome = ProviderRecord | Sequence[ProviderRecord] | str | None
+"""What a provider makes of one event: its record(s), or None / the key under which it is only counted."""
+UNREADABLE = "unreadable"
+
+
 def gather(
-    events: Iterable[JsonObject],
-    to_record: Callable[[str, JsonObject], ProviderRecord | None],
+    events: Iterable[Any],
+    to_record: Callable[[str, JsonObject], Outcome],
     kind_of: Callable[[JsonObject], str] = event_name,
 ) -> ParsedRequest:
-    """A batch taken whole: the bounces and complaints as records, every other event only counted."""
+    """A batch taken whole: the bounces and complaints as records, every other event only counted.
+
+    One event the provider's docs would not produce (no recipient, not an object) never costs the rest
+    of the batch, which a refusal would (the provider retries the whole batch, then drops it): it is
+    counted as ``<type>/unreadable``. Only a batch with no readable event at all is a bad payload.
+    """
     records: list[ProviderRecord] = []
     ignored: Counter[str] = Counter()
+    first_error: BadPayload | None = None
+    readable = 0
     for event in events:
-        kind = kind_of(event)
-        record = to_record(kind, event)
-        if record is None:
-            ignored[kind] += 1
+        kind = UNREADABLE
+        try:
+            kind = kind_of(as_object(event, "event"))
+            outcome = to_record(kind, event)
+        except BadPayload as error:
+            first_error = first_error or error
+            ignored[kind if kind == UNREADABLE else f"{kind}/{UNREADABLE}"] += 1
+            continue
+        readable += 1
+        if outcome is None or isinstance(outcome, str):
+            ignored[outcome or kind] += 1
+        elif isinstance(outcome, ProviderRecord):
+            records.append(outcome)
         else:
-            records.append(record)
+            records.extend(outcome)
+    if first_error is not None and readable == 0:
+        raise first_error
     return ParsedRequest(records=records, ignored=dict(ignored))

@@ -17,19 +17,27 @@ from bounce_ingest.providers.fields import (
     flag,
     gather,
     load_json,
-    object_list,
     reply_code,
     required_text,
     text,
 )
 from bounce_ingest.providers.provider import Provider
-from bounce_ingest.providers.verdicts import bounce_record, complaint_record, decided, inferred
+from bounce_ingest.providers.verdicts import (
+    bounce_record,
+    complaint_record,
+    decided,
+    inferred,
+    mentions_unsubscribe,
+    refined,
+    unsubscribe_record,
+)
 from bounce_ingest.records import ParsedRequest, ProviderRecord
 
 NAME = "mailjet"
 RESPONSES = ProviderResponses(unauthorized=401, bad_payload=400, transient=503)
 """Mailjet retries anything but 200 every 30 s for 24 h, then suspends the endpoint."""
 
+EVENTS = frozenset({"sent", "open", "click", "bounce", "blocked", "spam", "unsub"})
 ERRORS: dict[tuple[str, str], str] = {
     ("recipient", "user unknown"): "userunknown",
     ("recipient", "mailbox inactive"): "suspend",
@@ -49,7 +57,8 @@ ERRORS: dict[tuple[str, str], str] = {
     ("system", "connection issue"): "networkerror",
     ("mailjet", "preblocked"): "suppressed",
 }
-"""Mailjet's (error_related_to, error) table to reasons."""
+"""Mailjet's (error_related_to, error) table to reasons; a status or text of the same category refines."""
+SUPPRESSION_ERRORS = frozenset({("recipient", "blacklisted"), ("mailjet", "preblocked")})
 COMPLAINT_ERRORS = frozenset({("recipient", "spam reporter")})
 """A send refused because the recipient once reported spam: a complaint, as with the other providers."""
 NOT_BOUNCES = frozenset({("mailjet", "duplicate in campaign")})
@@ -65,15 +74,16 @@ async def verify(request: WebhookRequest, credentials: BasicCredentials | None, 
 
 
 def parse(request: WebhookRequest) -> ParsedRequest:
-    return gather(object_list(load_json(request.body), "events"), _record)
+    document = load_json(request.body)
+    return gather(document if isinstance(document, list) else [document], _record)
 
 
-def _record(kind: str, event: JsonObject) -> ProviderRecord | None:
+def _record(kind: str, event: JsonObject) -> ProviderRecord | str | None:
     if kind not in {"bounce", "blocked", "spam"}:
         return None
     error = ((text(event, "error_related_to") or "").lower(), (text(event, "error") or "").lower())
     if error in NOT_BOUNCES:
-        return None
+        return f"{kind}/{error[0]}/{error[1]}"
     recipient = required_text(event, "email")
     time = required_text(event, "time")
     occurred_at = epoch(time, "time")
@@ -93,8 +103,12 @@ def _record(kind: str, event: JsonObject) -> ProviderRecord | None:
     diagnostic = text(event, "comment") or text(event, "error")
     status, code = enhanced_status(diagnostic), reply_code(diagnostic)
     precise = ERRORS.get(error)
-    if precise is not None:
-        verdict = decided(precise, status, code)
+    if error in SUPPRESSION_ERRORS and mentions_unsubscribe(diagnostic):
+        return unsubscribe_record(NAME, event_id, recipient, occurred_at, raw_type=kind, **common)
+    if error in SUPPRESSION_ERRORS:
+        verdict = decided("suppressed", status, code)
+    elif precise is not None:
+        verdict = refined(precise, status, code, diagnostic)
     else:
         coarse = (
             "blocked" if kind == "blocked" else ("userunknown" if flag(event, "hard_bounce") else "undefined")
@@ -115,4 +129,11 @@ def _record(kind: str, event: JsonObject) -> ProviderRecord | None:
     )
 
 
-PROVIDER = Provider(name=NAME, verify=verify, parse=parse, responses=RESPONSES, credentials=credentials_from)
+PROVIDER = Provider(
+    name=NAME,
+    verify=verify,
+    parse=parse,
+    responses=RESPONSES,
+    credentials=credentials_from,
+    events=EVENTS,
+)

@@ -23,13 +23,20 @@ from bounce_ingest.providers.fields import (
     epoch,
     gather,
     load_json,
-    object_list,
     reply_code,
     required_text,
     text,
 )
 from bounce_ingest.providers.provider import Provider
-from bounce_ingest.providers.verdicts import bounce_record, complaint_record, decided, inferred
+from bounce_ingest.providers.verdicts import (
+    bounce_record,
+    complaint_record,
+    decided,
+    inferred,
+    mentions_unsubscribe,
+    refined,
+    unsubscribe_record,
+)
 from bounce_ingest.records import ParsedRequest, ProviderRecord
 
 NAME = "mandrill"
@@ -38,16 +45,38 @@ EVENTS_FIELD = "mandrill_events"
 RESPONSES = ProviderResponses(unauthorized=401, bad_payload=400, transient=503)
 """Mandrill retries failed batches on its own schedule (undocumented); any non-2xx counts as failed."""
 
+EVENTS = frozenset(
+    {
+        "send",
+        "deferral",
+        "hard_bounce",
+        "soft_bounce",
+        "open",
+        "click",
+        "spam",
+        "unsub",
+        "reject",
+        "inbound",
+        "sync",
+    }
+)
+"""Message events, ``inbound`` mail, and ``sync`` (allow and deny list changes, which carry ``type``)."""
 BOUNCE_DESCRIPTIONS: dict[str, str] = {
     "bad_mailbox": "userunknown",
     "invalid_domain": "hostunknown",
     "mailbox_full": "mailboxfull",
-    "spam_related": "blocked",
+    "invalid_content": "contenterror",
+    "virus_related": "virusdetected",
 }
-"""``msg.bounce_description`` values to reasons; ``general`` and the rest leave it to ``msg.diag``."""
+"""``msg.bounce_description`` values that decide the category; ``msg.diag`` of that category refines."""
+COARSE_DESCRIPTIONS: dict[str, str] = {"spam_related": "blocked"}
+"""Descriptions that only say "policy": the diagnostic names which one. ``general``, ``unknown`` and
+the rest leave it to ``msg.diag`` and the event."""
 COARSE_EVENTS: dict[str, str] = {"hard_bounce": "userunknown", "soft_bounce": "undefined"}
-DROP_EVENTS: dict[str, str] = {"reject": "suppressed"}
-"""``reject``: Mandrill refused to send to an address on its deny list (earlier bounce, unsubscribe)."""
+DROP_EVENTS = frozenset({"reject"})
+"""``reject``: Mandrill refused to send to an address on its deny list (earlier bounce, spam report,
+unsubscribe); the deny-list reason (``hard-bounce``, ``spam``, ``unsub``, ...) says which."""
+COMPLAINT_REJECTS = frozenset({"spam"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +126,7 @@ def parse(request: WebhookRequest) -> ParsedRequest:
     document = load_json(fields[EVENTS_FIELD].encode())
     if not isinstance(document, list):
         raise BadPayload("mandrill_events is not a JSON array")
-    return gather(object_list(document, EVENTS_FIELD), _record, _kind)
+    return gather(document, _record, _kind)
 
 
 def _kind(event: JsonObject) -> str:
@@ -121,17 +150,22 @@ def _record(kind: str, event: JsonObject) -> ProviderRecord | None:
         "provider_message_id": message_id,
         "raw_type": kind,
     }
-    if kind == "spam":
+    reject_reason = (text(msg, "reject_reason") or text(event, "reject_reason") or "").lower()
+    if kind == "spam" or (kind in DROP_EVENTS and reject_reason in COMPLAINT_REJECTS):
         return complaint_record(NAME, event_id, recipient, occurred_at, feedback_type="abuse", **common)
+    if kind in DROP_EVENTS and (reject_reason == "unsub" or mentions_unsubscribe(reject_reason)):
+        return unsubscribe_record(NAME, event_id, recipient, occurred_at, **common)
     diagnostic = text(msg, "diag")
     status, code = enhanced_status(diagnostic), reply_code(diagnostic)
     description = text(msg, "bounce_description")
-    precise = DROP_EVENTS.get(kind) or BOUNCE_DESCRIPTIONS.get(description or "")
-    verdict = (
-        decided(precise, status, code)
-        if precise is not None
-        else inferred(status, code, diagnostic, fallback=COARSE_EVENTS[kind])
-    )
+    precise = BOUNCE_DESCRIPTIONS.get(description or "")
+    if kind in DROP_EVENTS:
+        verdict = decided("suppressed", status, code)
+    elif precise is not None:
+        verdict = refined(precise, status, code, diagnostic)
+    else:
+        fallback = COARSE_DESCRIPTIONS.get(description or "") or COARSE_EVENTS[kind]
+        verdict = inferred(status, code, diagnostic, fallback=fallback)
     return bounce_record(
         NAME,
         event_id,
@@ -146,4 +180,11 @@ def _record(kind: str, event: JsonObject) -> ProviderRecord | None:
     )
 
 
-PROVIDER = Provider(name=NAME, verify=verify, parse=parse, responses=RESPONSES, credentials=credentials_from)
+PROVIDER = Provider(
+    name=NAME,
+    verify=verify,
+    parse=parse,
+    responses=RESPONSES,
+    credentials=credentials_from,
+    events=EVENTS,
+)

@@ -26,3 +26,5 @@ class Provider(Generic[C]):
     parse: Callable[[WebhookRequest], ParsedRequest]
     responses: ProviderResponses
     credentials: Callable[[WebhookCredentials, ProviderRuntime], C | None]
+    events: frozenset[str] = frozenset()
+    """The event types the provider documents; any other type is acknowledged and counted as unknown."""

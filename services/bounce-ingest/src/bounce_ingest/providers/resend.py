@@ -20,6 +20,7 @@ from bounce_ingest.providers.fields import (
     as_object,
     enhanced_status,
     iso_time,
+    joined_text,
     load_json,
     optional_object,
     reply_code,
@@ -28,7 +29,15 @@ from bounce_ingest.providers.fields import (
 )
 from bounce_ingest.providers.provider import Provider
 from bounce_ingest.providers.ses_events import bounce_verdict
-from bounce_ingest.providers.verdicts import bounce_record, complaint_record, decided, inferred
+from bounce_ingest.providers.verdicts import (
+    bounce_record,
+    complaint_record,
+    decided,
+    inferred,
+    mentions_unsubscribe,
+    not_final,
+    unsubscribe_record,
+)
 from bounce_ingest.records import ParsedRequest, ProviderRecord
 
 NAME = "resend"
@@ -37,6 +46,31 @@ RESPONSES = ProviderResponses(unauthorized=401, bad_payload=400, transient=503)
 TOLERANCE = timedelta(minutes=5)
 SECRET_PREFIX = "whsec_"
 BOUNCE_EVENTS = frozenset({"email.bounced", "email.suppressed"})
+EVENTS = frozenset(
+    {
+        "email.sent",
+        "email.delivered",
+        "email.delivery_delayed",
+        "email.bounced",
+        "email.complained",
+        "email.failed",
+        "email.suppressed",
+        "email.opened",
+        "email.clicked",
+        "email.scheduled",
+        "email.received",
+        "contact.created",
+        "contact.updated",
+        "contact.deleted",
+        "domain.created",
+        "domain.updated",
+        "domain.deleted",
+        "suppression.added",
+        "suppression.removed",
+    }
+)
+"""``suppression.added`` repeats the bounce or complaint that caused it, so it is only counted."""
+_COMPLAINT_WORDS = ("complain", "spam")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +124,8 @@ def parse(request: WebhookRequest) -> ParsedRequest:
     if kind not in BOUNCE_EVENTS and kind != "email.complained":
         return ParsedRequest(records=[], ignored={kind: 1})
     data = as_object(event.get("data"), "data")
+    if kind == "email.bounced" and not_final(_action(data)):
+        return ParsedRequest(records=[], ignored={f"{kind}/{_action(data)}": 1})
     recipients = data.get("to")
     if isinstance(recipients, str):
         recipients = [recipients]
@@ -114,6 +150,10 @@ def parse(request: WebhookRequest) -> ParsedRequest:
     return ParsedRequest(records=records)
 
 
+def _action(data: JsonObject) -> str | None:
+    return text(optional_object(data, "bounce"), "action")
+
+
 def _bounce(
     kind: str,
     data: JsonObject,
@@ -122,16 +162,27 @@ def _bounce(
     occurred_at: datetime,
     common: dict[str, str | None],
 ) -> ProviderRecord:
-    bounce = optional_object(data, "bounce")
+    """``bounce`` mirrors SES (``type``, ``subType``, ``diagnosticCode`` as a string or an array of
+    SMTP responses); ``email.suppressed`` carries a ``suppressed`` object of the same shape."""
+    bounce = optional_object(data, "bounce") or optional_object(data, "suppressed")
     message = text(bounce, "message")
-    diagnostic = text(bounce, "diagnosticCode") or message
-    evidence = text(bounce, "diagnosticCode")
+    evidence = joined_text(bounce, "diagnosticCode")
+    diagnostic = evidence or message
     status, code = enhanced_status(evidence), reply_code(evidence)
     bounce_type = text(bounce, "type")
-    if kind == "email.suppressed" or "suppress" in (message or "").lower():
+    sub_type = text(bounce, "subType") or ""
+    suppression = kind == "email.suppressed" or "suppress" in (message or "").lower()
+    if suppression and not evidence:
+        lowered = (message or "").lower()
+        if mentions_unsubscribe(message):
+            return unsubscribe_record(NAME, event_id, recipient, occurred_at, **common)
+        if any(word in lowered for word in _COMPLAINT_WORDS):
+            return complaint_record(NAME, event_id, recipient, occurred_at, feedback_type="abuse", **common)
         verdict = decided("suppressed", status, code)
+    elif bounce_type is not None and bounce_type in {"Permanent", "Transient", "Undetermined"}:
+        verdict = bounce_verdict(bounce_type, sub_type, status, code, evidence)
     elif bounce_type is not None:
-        verdict = bounce_verdict(bounce_type, text(bounce, "subType") or "", status, code, evidence)
+        verdict = bounce_verdict("Undetermined", bounce_type, status, code, evidence)
     else:
         verdict = inferred(status, code, evidence, fallback="userunknown")
     return bounce_record(
@@ -147,4 +198,11 @@ def _bounce(
     )
 
 
-PROVIDER = Provider(name=NAME, verify=verify, parse=parse, responses=RESPONSES, credentials=credentials_from)
+PROVIDER = Provider(
+    name=NAME,
+    verify=verify,
+    parse=parse,
+    responses=RESPONSES,
+    credentials=credentials_from,
+    events=EVENTS,
+)

@@ -23,13 +23,20 @@ from bounce_ingest.providers.fields import (
     epoch,
     gather,
     load_json,
-    object_list,
     reply_code,
     required_text,
     text,
 )
 from bounce_ingest.providers.provider import Provider
-from bounce_ingest.providers.verdicts import bounce_record, complaint_record, decided, inferred
+from bounce_ingest.providers.verdicts import (
+    bounce_record,
+    complaint_record,
+    decided,
+    inferred,
+    mentions_unsubscribe,
+    refined,
+    unsubscribe_record,
+)
 from bounce_ingest.records import ParsedRequest, ProviderRecord
 
 NAME = "sendgrid"
@@ -38,6 +45,24 @@ TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
 RESPONSES = ProviderResponses(unauthorized=401, bad_payload=400, transient=503)
 """SendGrid retries any non-2xx for 24 h, so only a payload it can never fix gets a 4xx."""
 
+EVENTS = frozenset(
+    {
+        "processed",
+        "dropped",
+        "delivered",
+        "deferred",
+        "bounce",
+        "blocked",
+        "open",
+        "click",
+        "spamreport",
+        "unsubscribe",
+        "group_unsubscribe",
+        "group_resubscribe",
+        "account_status_change",
+    }
+)
+"""The Event Webhook's delivery, engagement and account events (``blocked``: older shape of a block)."""
 BOUNCE_CLASSIFICATION: dict[str, str] = {
     "Invalid Address": "userunknown",
     "Technical Failure": "systemerror",
@@ -45,20 +70,21 @@ BOUNCE_CLASSIFICATION: dict[str, str] = {
     "Reputation": "badreputation",
     "Content": "contenterror",
 }
-"""``bounce_classification`` to reason (``Unclassified``: status and text decide)."""
+"""``bounce_classification`` that decides the category; status and text of that category refine it."""
 COARSE_CLASSIFICATION: dict[str, str] = {"Mailbox Unavailable": "mailboxfull"}
 """Full or disabled: the status (5.2.1 vs 5.2.2) and text decide, full when they are silent."""
+COARSE_TYPES: dict[str, str] = {"bounce": "userunknown", "blocked": "blocked", "expired": "expired"}
+"""Without a classification (or ``Unclassified``), status and text decide, then the bounce ``type``."""
 
 DROPPED_REASON: dict[str, str] = {
-    "Bounced Address": "suppressed",
-    "Unsubscribed Address": "suppressed",
-    "Invalid": "userunknown",
-    "Spam Content": "spamdetected",
-    "Invalid SMTPAPI header": "mailererror",
-    "Recipient List over Package Quota": "onhold",
+    "bounced address": "suppressed",
+    "invalid": "userunknown",
+    "spam content": "spamdetected",
+    "invalid smtpapi header": "mailererror",
+    "recipient list over package quota": "onhold",
 }
-"""``dropped`` reasons: SendGrid refused to send. A drop for a past spam report counts as a complaint."""
-COMPLAINT_DROP = "Spam Reporting Address"
+"""``dropped`` reasons: SendGrid refused to send. A past spam report or unsubscribe is no bounce."""
+COMPLAINT_DROP = "spam reporting address"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,11 +132,11 @@ def parse(request: WebhookRequest) -> ParsedRequest:
     document = load_json(request.body)
     if not isinstance(document, list):
         raise BadPayload("SendGrid posts a JSON array of events")
-    return gather(object_list(document, "events"), _record)
+    return gather(document, _record)
 
 
 def _record(kind: str, event: JsonObject) -> ProviderRecord | None:
-    if kind not in {"bounce", "dropped", "spamreport"}:
+    if kind not in {"bounce", "blocked", "dropped", "spamreport"}:
         return None
     recipient = required_text(event, "email")
     occurred_at = epoch(event.get("timestamp"), "timestamp")
@@ -126,26 +152,29 @@ def _record(kind: str, event: JsonObject) -> ProviderRecord | None:
         "smtp_message_id": text(event, "smtp-id"),
     }
     reason_text = text(event, "reason")
-    if kind == "spamreport" or (kind == "dropped" and reason_text == COMPLAINT_DROP):
+    dropped_reason = (reason_text or "").lower() if kind == "dropped" else ""
+    if kind == "spamreport" or dropped_reason == COMPLAINT_DROP:
         return complaint_record(
             NAME, event_id, recipient, occurred_at, feedback_type="abuse", raw_type=kind, **common
+        )
+    if kind == "dropped" and mentions_unsubscribe(reason_text):
+        return unsubscribe_record(
+            NAME, event_id, recipient, occurred_at, raw_type=f"dropped/{reason_text}", **common
         )
     status = enhanced_status(text(event, "status")) or enhanced_status(reason_text)
     code = reply_code(reason_text)
     if kind == "dropped":
-        dropped = DROPPED_REASON.get(reason_text or "")
+        dropped = DROPPED_REASON.get(dropped_reason)
         verdict = decided(dropped, status, code) if dropped else inferred(status, code, reason_text)
         raw_type = f"dropped/{reason_text}"
     else:
-        bounce_type = text(event, "type") or "bounce"
+        bounce_type = (text(event, "type") or kind).lower()
         classification = text(event, "bounce_classification")
         mapped = BOUNCE_CLASSIFICATION.get(classification or "")
         if mapped is not None:
-            verdict = decided(mapped, status, code)
-        elif classification is None and bounce_type == "blocked":
-            verdict = decided("blocked", status, code)
+            verdict = refined(mapped, status, code, reason_text)
         else:
-            coarse = COARSE_CLASSIFICATION.get(classification or "")
+            coarse = COARSE_CLASSIFICATION.get(classification or "") or COARSE_TYPES.get(bounce_type)
             verdict = inferred(status, code, reason_text, fallback=coarse)
         raw_type = f"{bounce_type}/{classification}" if classification else bounce_type
     return bounce_record(
@@ -162,4 +191,11 @@ def _record(kind: str, event: JsonObject) -> ProviderRecord | None:
     )
 
 
-PROVIDER = Provider(name=NAME, verify=verify, parse=parse, responses=RESPONSES, credentials=credentials_from)
+PROVIDER = Provider(
+    name=NAME,
+    verify=verify,
+    parse=parse,
+    responses=RESPONSES,
+    credentials=credentials_from,
+    events=EVENTS,
+)

@@ -161,4 +161,11 @@ def parse(request: WebhookRequest) -> ParsedRequest:
     return ses_events.parse_notification(notification, sns_message_id, text(message, "Timestamp"))
 
 
-PROVIDER = Provider(name=NAME, verify=verify, parse=parse, responses=RESPONSES, credentials=credentials_from)
+PROVIDER = Provider(
+    name=NAME,
+    verify=verify,
+    parse=parse,
+    responses=RESPONSES,
+    credentials=credentials_from,
+    events=ses_events.EVENTS | frozenset(SIGNED_KEYS),
+)

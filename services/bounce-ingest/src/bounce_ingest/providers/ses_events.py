@@ -21,21 +21,44 @@ from bounce_ingest.providers.fields import (
     required_text,
     text,
 )
-from bounce_ingest.providers.verdicts import bounce_record, complaint_record, decided, inferred
+from bounce_ingest.providers.verdicts import (
+    bounce_record,
+    complaint_record,
+    decided,
+    inferred,
+    not_final,
+    refined,
+)
 from bounce_ingest.records import ParsedRequest, ProviderRecord
 
 NAME = "ses"
 
+EVENTS = frozenset(
+    {
+        "Bounce",
+        "Complaint",
+        "Delivery",
+        "Send",
+        "Reject",
+        "Open",
+        "Click",
+        "Rendering Failure",
+        "DeliveryDelay",
+        "Subscription",
+        "AmazonSnsSubscriptionSucceeded",
+    }
+)
+"""Feedback ``notificationType`` and event-publishing ``eventType`` values."""
+SUPPRESSED_SUBTYPES = frozenset({"Suppressed", "OnAccountSuppressionList"})
+"""SES did not even try: the address is on its global or the account's suppression list."""
 DECIDED_BOUNCES: dict[tuple[str, str], str] = {
     ("Permanent", "NoEmail"): "userunknown",
-    ("Permanent", "Suppressed"): "suppressed",
-    ("Permanent", "OnAccountSuppressionList"): "suppressed",
     ("Transient", "MailboxFull"): "mailboxfull",
     ("Transient", "MessageTooLarge"): "emailtoolarge",
     ("Transient", "ContentRejected"): "contenterror",
     ("Transient", "AttachmentRejected"): "contenterror",
 }
-"""(bounceType, bounceSubType) pairs precise enough to be the reason."""
+"""(bounceType, bounceSubType) pairs that decide the category; the recipient's status refines them."""
 COARSE_BOUNCES: dict[str, str | None] = {"Permanent": "userunknown", "Transient": "undefined"}
 """Otherwise the status and diagnostic decide (Transient 5.1.1 or 5.4.4 is really hard), then this."""
 NOT_COMPLAINTS = frozenset({"not-spam"})
@@ -44,9 +67,11 @@ NOT_COMPLAINTS = frozenset({"not-spam"})
 def bounce_verdict(
     bounce_type: str, sub_type: str, status: str | None, code: int | None, text_: str | None
 ) -> Verdict:
+    if sub_type in SUPPRESSED_SUBTYPES and bounce_type != "Transient":
+        return decided("suppressed", status, code)
     precise = DECIDED_BOUNCES.get((bounce_type, sub_type))
     if precise is not None:
-        return decided(precise, status, code)
+        return refined(precise, status, code, text_)
     return inferred(status, code, text_, fallback=COARSE_BOUNCES.get(bounce_type))
 
 
@@ -63,29 +88,51 @@ def parse_notification(notification: JsonObject, event_id: str, published_at: st
     fallback_time = mail.get("timestamp") or published_at
     if kind == "Complaint":
         complaint = as_object(notification.get("complaint"), "complaint")
-        feedback_type = text(complaint, "complaintFeedbackType")
-        if feedback_type in NOT_COMPLAINTS:
-            return ParsedRequest(records=[], ignored={f"Complaint/{feedback_type}": 1})
-        at = iso_time(complaint.get("timestamp") or fallback_time, "complaint.timestamp")
-        records = [
-            complaint_record(
-                NAME, event_id, address, at, feedback_type=feedback_type, raw_type=kind, **common
-            )
-            for address, _ in _recipients(complaint, "complainedRecipients")
-        ]
-        return ParsedRequest(records=records)
+        return _complaints(complaint, event_id, fallback_time, common)
     bounce = as_object(notification.get("bounce"), "bounce")
-    return ParsedRequest(records=list(_bounces(bounce, event_id, fallback_time, common)))
+    records: list[ProviderRecord] = []
+    ignored: dict[str, int] = {}
+    for outcome in _bounces(bounce, event_id, fallback_time, common):
+        if isinstance(outcome, str):
+            ignored[outcome] = ignored.get(outcome, 0) + 1
+        else:
+            records.append(outcome)
+    return ParsedRequest(records=records, ignored=ignored)
+
+
+def _complaints(
+    complaint: JsonObject, event_id: str, fallback_time: Any, common: dict[str, Any]
+) -> ParsedRequest:
+    """Spam reports (any ``complaintFeedbackType`` but ``not-spam``), and sends SES refused because the
+    recipient complained before (``complaintSubType: OnAccountSuppressionList``)."""
+    feedback_type = text(complaint, "complaintFeedbackType")
+    sub_type = text(complaint, "complaintSubType")
+    if feedback_type in NOT_COMPLAINTS:
+        return ParsedRequest(records=[], ignored={f"Complaint/{feedback_type}": 1})
+    at = iso_time(complaint.get("timestamp") or fallback_time, "complaint.timestamp")
+    raw_type = f"Complaint/{sub_type}" if sub_type else "Complaint"
+    records = [
+        complaint_record(
+            NAME, event_id, address, at, feedback_type=feedback_type, raw_type=raw_type, **common
+        )
+        for address, _ in _recipients(complaint, "complainedRecipients")
+    ]
+    return ParsedRequest(records=records)
 
 
 def _bounces(
     bounce: JsonObject, event_id: str, fallback_time: Any, common: dict[str, Any]
-) -> Iterator[ProviderRecord]:
+) -> Iterator[ProviderRecord | str]:
+    """One record per failed recipient; a recipient whose ``action`` is ``delayed`` has not bounced."""
     bounce_type = text(bounce, "bounceType") or "Undetermined"
     sub_type = text(bounce, "bounceSubType") or "Undetermined"
     at = iso_time(bounce.get("timestamp") or fallback_time, "bounce.timestamp")
     feedback_id = text(bounce, "feedbackId")
     for address, recipient in _recipients(bounce, "bouncedRecipients"):
+        action = text(recipient, "action")
+        if not_final(action):
+            yield f"Bounce/{action}"
+            continue
         diagnostic = text(recipient, "diagnosticCode")
         status = enhanced_status(text(recipient, "status")) or enhanced_status(diagnostic)
         code = reply_code(diagnostic)

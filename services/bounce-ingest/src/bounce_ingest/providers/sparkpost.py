@@ -3,8 +3,8 @@
 ``{"msys": {}}`` is the ping SparkPost sends when a webhook is created or tested.
 """
 
-from collections import Counter
 from datetime import datetime
+from typing import Any
 
 from bounce_ingest.providers import echoed_id
 from bounce_ingest.providers.base import BadPayload, ProviderResponses, WebhookRequest
@@ -12,37 +12,75 @@ from bounce_ingest.providers.basic_auth import BasicCredentials, check_basic
 from bounce_ingest.providers.credentials import ProviderRuntime, WebhookCredentials, configured
 from bounce_ingest.providers.fields import (
     JsonObject,
-    as_object,
     enhanced_status,
     epoch,
+    gather,
     load_json,
-    object_list,
     reply_code,
     required_text,
     smtp_code,
     text,
 )
 from bounce_ingest.providers.provider import Provider
-from bounce_ingest.providers.verdicts import bounce_record, complaint_record, decided, inferred
+from bounce_ingest.providers.verdicts import (
+    bounce_record,
+    complaint_record,
+    decided,
+    inferred,
+    mentions_unsubscribe,
+    refined,
+    unsubscribe_record,
+)
 from bounce_ingest.records import ParsedRequest, ProviderRecord
 
 NAME = "sparkpost"
 RESPONSES = ProviderResponses(unauthorized=401, bad_payload=400, transient=503)
 """SparkPost retries a non-200 batch for 8 h and times out after 10 s."""
 
+EVENTS = frozenset(
+    {
+        "bounce",
+        "delivery",
+        "injection",
+        "sms_status",
+        "spam_complaint",
+        "out_of_band",
+        "policy_rejection",
+        "delay",
+        "click",
+        "open",
+        "initial_open",
+        "amp_click",
+        "amp_open",
+        "amp_initial_open",
+        "generation_failure",
+        "generation_rejection",
+        "list_unsubscribe",
+        "link_unsubscribe",
+        "relay_injection",
+        "relay_rejection",
+        "relay_delivery",
+        "relay_tempfail",
+        "relay_permfail",
+        "ab_test_completed",
+        "ab_test_cancelled",
+        "ping",
+    }
+)
+"""Message, track, generation, unsubscribe, relay and A/B test events (``ping``: the empty test batch)."""
 DECIDED_CLASSES: dict[str, str] = {
     "10": "userunknown",
     "22": "mailboxfull",
     "23": "emailtoolarge",
     "24": "expired",
-    "25": "suppressed",
-    "26": "suppressed",
     "51": "blocked",
     "52": "spamdetected",
     "53": "contenterror",
     "54": "norelaying",
 }
-"""``bounce_class`` values precise enough to be the reason (SparkPost's bounce classification table)."""
+"""``bounce_class`` values that decide the category (SparkPost's bounce classification table)."""
+SUPPRESSION_CLASSES = frozenset({"25", "26"})
+"""Admin failure and Smart Send suppression: SparkPost refused to send (its suppression list, a policy)."""
 COARSE_CLASSES: dict[str, str | None] = {
     "1": None,
     "20": "undefined",
@@ -55,7 +93,9 @@ COARSE_CLASSES: dict[str, str | None] = {
 """Classes that only say soft, hard or block: status and text refine them."""
 NOT_FAILURES = frozenset({"60", "80", "90", "100"})
 """Auto-reply, subscribe, unsubscribe and challenge-response messages: no delivery failed."""
-BOUNCE_TYPES = frozenset({"bounce", "out_of_band", "policy_rejection"})
+BOUNCE_TYPES = frozenset({"bounce", "out_of_band", "policy_rejection", "generation_rejection"})
+"""``generation_rejection``: SparkPost refused to generate the message for this recipient (suppression,
+policy); ``generation_failure`` (a template that did not render) says nothing about the recipient."""
 
 
 def credentials_from(settings: WebhookCredentials, runtime: ProviderRuntime) -> BasicCredentials | None:
@@ -70,31 +110,32 @@ def parse(request: WebhookRequest) -> ParsedRequest:
     document = load_json(request.body)
     if not isinstance(document, list):
         raise BadPayload("SparkPost posts a JSON array")
-    records: list[ProviderRecord] = []
-    ignored: Counter[str] = Counter()
-    for item in object_list(document, "batch"):
-        msys = as_object(item.get("msys"), "msys")
-        if not msys:
-            ignored["ping"] += 1
-            continue
-        for event_class, body in msys.items():
-            event = as_object(body, event_class)
-            kind = required_text(event, "type")
-            record = _record(kind, event)
-            if record is None:
-                bounce_class = text(event, "bounce_class")
-                ignored[f"{kind}/{bounce_class}" if kind in BOUNCE_TYPES else kind] += 1
-            else:
-                records.append(record)
-    return ParsedRequest(records=records, ignored=dict(ignored))
+    events: list[Any] = []
+    pings = 0
+    for item in document:
+        msys = item.get("msys") if isinstance(item, dict) else None
+        if not isinstance(msys, dict):
+            events.append(msys)
+        elif not msys:
+            pings += 1
+        else:
+            events.extend(msys.values())
+    parsed = gather(events, _record, _kind)
+    if pings:
+        parsed.ignored["ping"] = pings
+    return parsed
 
 
-def _record(kind: str, event: JsonObject) -> ProviderRecord | None:
+def _kind(event: JsonObject) -> str:
+    return required_text(event, "type")
+
+
+def _record(kind: str, event: JsonObject) -> ProviderRecord | str | None:
     if kind not in BOUNCE_TYPES and kind != "spam_complaint":
         return None
     bounce_class = text(event, "bounce_class") or "1"
     if kind in BOUNCE_TYPES and bounce_class in NOT_FAILURES:
-        return None
+        return f"{kind}/{bounce_class}"
     recipient = required_text(event, "rcpt_to")
     occurred_at = epoch(event.get("timestamp"), "timestamp")
     event_id = required_text(event, "event_id")
@@ -112,19 +153,23 @@ def _record(kind: str, event: JsonObject) -> ProviderRecord | None:
             event_id,
             recipient,
             occurred_at,
-            feedback_type=text(event, "fbtype"),
+            feedback_type=text(event, "fbtype") or "abuse",
             raw_type=kind,
             **common,
         )
     diagnostic = text(event, "raw_reason") or text(event, "reason")
+    raw_type = f"{kind}/{bounce_class}"
+    if bounce_class in SUPPRESSION_CLASSES and mentions_unsubscribe(diagnostic):
+        return unsubscribe_record(NAME, event_id, recipient, occurred_at, raw_type=raw_type, **common)
     code = smtp_code(event.get("error_code")) or reply_code(diagnostic)
     status = enhanced_status(diagnostic)
     precise = DECIDED_CLASSES.get(bounce_class)
-    verdict = (
-        decided(precise, status, code)
-        if precise is not None
-        else inferred(status, code, diagnostic, fallback=COARSE_CLASSES.get(bounce_class))
-    )
+    if bounce_class in SUPPRESSION_CLASSES:
+        verdict = decided("suppressed", status, code)
+    elif precise is not None:
+        verdict = refined(precise, status, code, diagnostic)
+    else:
+        verdict = inferred(status, code, diagnostic, fallback=COARSE_CLASSES.get(bounce_class))
     return bounce_record(
         NAME,
         event_id,
@@ -134,9 +179,16 @@ def _record(kind: str, event: JsonObject) -> ProviderRecord | None:
         smtp_code=code,
         smtp_status=status,
         diagnostic=diagnostic,
-        raw_type=f"{kind}/{bounce_class}",
+        raw_type=raw_type,
         **common,
     )
 
 
-PROVIDER = Provider(name=NAME, verify=verify, parse=parse, responses=RESPONSES, credentials=credentials_from)
+PROVIDER = Provider(
+    name=NAME,
+    verify=verify,
+    parse=parse,
+    responses=RESPONSES,
+    credentials=credentials_from,
+    events=EVENTS,
+)

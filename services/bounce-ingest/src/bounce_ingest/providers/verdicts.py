@@ -1,9 +1,12 @@
 """How a provider's own classification and the SMTP evidence combine into one verdict.
 
-A provider's precise classification (``Invalid Address``, bounce class 10) is taken as the reason. A
-coarse one ("a hard bounce", "blocked") only speaks when the status code and diagnostic text say nothing.
+A provider's precise classification (``Invalid Address``, bounce class 10) decides the category, and a
+status or text naming a more specific reason of that category refines it. A coarse one ("a hard
+bounce", "blocked") only speaks when the status code and diagnostic text say nothing, and never makes
+a 4xx answer permanent. Also here: the rules every provider shares about what is not a bounce at all.
 """
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -19,14 +22,77 @@ def decided(reason: str, status: str | None, code: int | None) -> Verdict:
     return classify(status, code, None, hint=reason)
 
 
+def refined(reason: str, status: str | None, code: int | None, diagnostic: str | None) -> Verdict:
+    """A precise provider label, sharpened by evidence of the same category.
+
+    ``Invalid Address`` with ``5.1.2 Host unknown`` is a ``hostunknown``; with a text that reads like a
+    spam filter it stays the ``userunknown`` the provider determined.
+    """
+    labelled = classify(status, code, None, hint=reason)
+    if not _names_a_reason(status, code, diagnostic):
+        return labelled
+    evidence = classify(status, code, diagnostic)
+    if evidence.reason not in NO_EVIDENCE and evidence.category == labelled.category:
+        return evidence
+    return labelled
+
+
+GENERIC_DETAILS = frozenset({"0"})
+GENERIC_STATUSES = frozenset({"7.1"})
+"""X.Y.0 says only the subject, and X.7.1 ("delivery not authorized") is policy's catch-all: neither is
+more specific than a provider's own label."""
+
+
+def _names_a_reason(status: str | None, code: int | None, diagnostic: str | None) -> bool:
+    """Whether the text, or a status code more specific than its subject, names a reason."""
+    if diagnostic and classify(None, code, diagnostic).reason not in NO_EVIDENCE:
+        return True
+    parts = (status or "").strip().split(".")
+    if len(parts) != 3:
+        return False
+    return parts[2] not in GENERIC_DETAILS and f"{parts[1]}.{parts[2]}" not in GENERIC_STATUSES
+
+
 def inferred(
     status: str | None, code: int | None, diagnostic: str | None, fallback: str | None = None
 ) -> Verdict:
-    """Status and text decide; ``fallback`` is the provider's coarse class, used only without evidence."""
+    """Status and text decide; ``fallback`` is the provider's coarse class, used only without evidence.
+
+    A coarse "hard bounce" never turns a 4xx status into a permanent verdict.
+    """
     verdict = classify(status, code, diagnostic)
-    if fallback is not None and verdict.reason in NO_EVIDENCE:
-        return classify(status, code, None, hint=fallback)
-    return verdict
+    if fallback is None or verdict.reason not in NO_EVIDENCE:
+        return verdict
+    hinted = classify(status, code, None, hint=fallback)
+    if hinted.permanent and transient_answer(status, code):
+        return verdict
+    return hinted
+
+
+def transient_answer(status: str | None, code: int | None) -> bool:
+    """Whether the SMTP answer itself is a 4xx (a temporary failure, whatever the provider calls it)."""
+    if code is not None:
+        return 400 <= code < 500
+    return bool(status) and str(status).strip().startswith("4.")
+
+
+FINAL_ACTIONS = frozenset({"failed", ""})
+"""RFC 3464 ``Action`` values of a recipient that failed for good (absent counts as failed)."""
+
+
+def not_final(action: str | None) -> bool:
+    """A recipient reported ``delayed`` (or ``delivered``, ``relayed``, ``expanded``) has not bounced."""
+    return (action or "").strip().lower() not in FINAL_ACTIONS
+
+
+_UNSUBSCRIBE = re.compile(r"unsubscri|opt(?:ed)?[- ]?out|opted out", re.IGNORECASE)
+UNSUBSCRIBE = "unsubscribe"
+"""The ``feedback_type`` of a drop because the recipient unsubscribed (ARCHITECTURE 4)."""
+
+
+def mentions_unsubscribe(text: str | None) -> bool:
+    """Whether a provider's drop or suppression reason says the recipient unsubscribed."""
+    return bool(text) and bool(_UNSUBSCRIBE.search(text or ""))
 
 
 def bounce_record(
@@ -61,4 +127,13 @@ def complaint_record(
         recipient=recipient.strip().lower(),
         occurred_at=occurred_at,
         **fields,
+    )
+
+
+def unsubscribe_record(
+    provider: str, provider_event_id: str, recipient: str, occurred_at: datetime, **fields: Any
+) -> ProviderRecord:
+    """A drop because the recipient unsubscribed: published as ``message.complained``, never a bounce."""
+    return complaint_record(
+        provider, provider_event_id, recipient, occurred_at, feedback_type=UNSUBSCRIBE, **fields
     )

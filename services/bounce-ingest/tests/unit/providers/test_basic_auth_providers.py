@@ -192,7 +192,8 @@ def test_mailjet_bounce(sample_bytes, make_request) -> None:
     [record] = mailjet.parse(make_request(sample_bytes("mailjet/bounce.docs_current_site.json"))).records
     assert (record.recipient, record.provider_message_id) == ("bounce@mailjet.com", "13792286917004336")
     assert record.provider_event_id == "13792286917004336:bounce:1430812195:bounce@mailjet.com"
-    assert (record.category, record.reason) == ("mailbox_unknown", "userunknown")
+    # Mailjet says "user unknown"; the comment says the host does not exist, which is more specific.
+    assert (record.category, record.reason) == ("mailbox_unknown", "hostunknown")
     assert record.diagnostic.startswith("Host or domain name not found")
     assert record.extra == {"message_guid": "1ab23cd4-e567-8901-2345-6789f0gh1i2j"}
     assert record.seevee_message_id is None  # CustomID "helloworld" is not our tag form

@@ -134,7 +134,6 @@ def test_docs_samples_that_are_not_json_are_bad_payloads_until_repaired(sample_b
         ("bounce", None, "", "mailbox_unknown", "userunknown"),
         ("espblock", None, "", "spam_policy", "blocked"),
         ("old", None, "", "temporary", "expired"),
-        ("suppress-unsubscribe", None, "", "mailbox_unknown", "suppressed"),
     ],
 )
 def test_reason_table(make_request, reason, status, message, category, expected) -> None:
@@ -151,6 +150,32 @@ def test_reason_table(make_request, reason, status, message, category, expected)
     assert record.category == category
     if expected:
         assert record.reason == expected
+
+
+@pytest.mark.parametrize(
+    ("reason", "code", "feedback_type"),
+    [
+        ("suppress-unsubscribe", 606, "unsubscribe"),
+        (None, 606, "unsubscribe"),
+        ("suppress-complaint", 607, None),
+        (None, 607, None),
+    ],
+)
+def test_suppressions_for_an_unsubscribe_or_a_spam_report_are_complaints(
+    make_request, reason, code, feedback_type
+) -> None:
+    event = {
+        "event": "failed",
+        "id": "e3",
+        "severity": "permanent",
+        "recipient": "a@x.com",
+        "timestamp": 1700000000,
+        "delivery-status": {"code": code, "message": "", "description": "Not delivering"},
+    }
+    if reason:
+        event["reason"] = reason
+    [record] = mailgun.parse(make_request(envelope(event))).records
+    assert (record.kind, record.feedback_type, record.category) == ("complaint", feedback_type, None)
 
 
 def test_suppress_complaint_is_a_complaint(make_request) -> None:

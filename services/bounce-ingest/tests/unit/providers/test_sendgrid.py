@@ -135,7 +135,7 @@ def test_bounce_classification_table(make_request, classification: str, category
 
 def test_blocked_without_classification_is_spam_policy(sample_bytes, make_request) -> None:
     [record] = sendgrid.parse(make_request(sample_bytes("sendgrid/docs2021_bounce_blocked.json"))).records
-    assert (record.category, record.reason, record.permanent) == ("spam_policy", "blocked", False)
+    assert (record.category, record.permanent) == ("spam_policy", False)
 
 
 def test_dropped_bounced_address_is_a_suppression(sample_bytes, make_request) -> None:
