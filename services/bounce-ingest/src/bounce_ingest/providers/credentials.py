@@ -6,7 +6,7 @@ No secret has a default: a provider left unconfigured rejects every request.
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bounce_ingest.providers.replay import ReplayGuard
@@ -28,6 +28,8 @@ class WebhookCredentials(BaseSettings):
     ses_sns_topic_arns: str = ""
     """Allowed TopicArns, separated by commas or whitespace."""
     ses_sns_cert_dir: Path | None = None
+    ses_sns_max_age_seconds: float = Field(3600, gt=0)
+    """An SNS notification signed longer ago than this is refused as a replay (keep retries within it)."""
     resend_webhook_secret: SecretStr | None = None
     mandrill_webhook_key: SecretStr | None = None
     mandrill_webhook_url: str | None = None

@@ -10,7 +10,7 @@ a fetcher, and confirming a topic we did not allow-list can never happen.
 import base64
 import binascii
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from cryptography.exceptions import InvalidSignature
@@ -55,7 +55,14 @@ SIGNED_KEYS = {
         "Type",
     ),
 }
+OPTIONAL_KEYS = frozenset({"Subject"})
+"""Every other signed key must be present: with one missing, a neighbour's value could stand in for it."""
+MULTILINE_KEYS = frozenset({"Message"})
+"""SNS messages may span lines (a SubscriptionConfirmation's does); the key after it is required."""
 HASHES: dict[str, type[HashAlgorithm]] = {"1": SHA1, "2": SHA256}
+MAX_AGE = timedelta(hours=1)
+"""A notification older than this is a replay, not a delivery (SNS retries keep the original Timestamp)."""
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,17 +70,25 @@ class SesCredentials:
     topic_arns: frozenset[str]
     certificates: SnsCertificates
     fetcher: SnsFetcher
+    max_age: timedelta = MAX_AGE
 
 
 def credentials_from(settings: WebhookCredentials, runtime: ProviderRuntime) -> SesCredentials | None:
     topics = frozenset(settings.ses_sns_topic_arns.replace(",", " ").split())
     if not topics:
         return None
-    return SesCredentials(topics, runtime.sns_certificates, runtime.sns_fetcher)
+    max_age = timedelta(seconds=settings.ses_sns_max_age_seconds)
+    return SesCredentials(topics, runtime.sns_certificates, runtime.sns_fetcher, max_age)
 
 
 def canonical_string(message: JsonObject) -> bytes:
-    """``Key\\nValue\\n`` for the signed keys of the message type, in order, skipping absent ones."""
+    """``Key\\nValue\\n`` for the signed keys of the message type, in order, skipping absent ones.
+
+    That encoding is ambiguous: ``MessageId`` = ``id\\nTimestamp\\nT`` without a ``Timestamp`` signs
+    the same bytes as the two keys apart, and would make one captured notification a second event.
+    So a value (other than the message itself) may not hold a line break, and only ``Subject`` may be
+    absent.
+    """
     keys = SIGNED_KEYS.get(str(message.get("Type")))
     if keys is None:
         raise Unauthorized("unknown SNS message type")
@@ -81,11 +96,30 @@ def canonical_string(message: JsonObject) -> bytes:
     for key in keys:
         value = message.get(key)
         if value is None:
+            if key not in OPTIONAL_KEYS:
+                raise Unauthorized(f"the signed key {key} is missing")
             continue
         if not isinstance(value, str):
             raise Unauthorized(f"{key} is not a string")
+        if key not in MULTILINE_KEYS and ("\n" in value or "\r" in value):
+            raise Unauthorized(f"{key} holds a line break")
         parts.append(f"{key}\n{value}\n")
     return "".join(parts).encode()
+
+
+def check_fresh(message: JsonObject, now: datetime, max_age: timedelta = MAX_AGE) -> None:
+    """The signed Timestamp must be within ``max_age`` before now (and not ahead by more than the skew)."""
+    stamp = message.get("Timestamp")
+    try:
+        at = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except ValueError as error:
+        raise Unauthorized("Timestamp is not an ISO 8601 time") from error
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    if at < now - max_age:
+        raise Unauthorized("the notification is older than the accepted age")
+    if at > now + CLOCK_SKEW:
+        raise Unauthorized("the notification is dated in the future")
 
 
 def topic_region(topic_arn: str) -> str:
@@ -124,6 +158,7 @@ async def verify(request: WebhookRequest, credentials: SesCredentials | None, no
     if sns_region(cert_url) != topic_region(topic_arn):
         raise Unauthorized("SigningCertURL is not on the SNS host of the topic's region")
     signed = canonical_string(message)
+    check_fresh(message, now, credentials.max_age)
     try:
         signature = base64.b64decode(str(message.get("Signature", "")), validate=True)
     except (binascii.Error, ValueError) as error:
