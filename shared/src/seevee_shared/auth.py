@@ -1,5 +1,7 @@
 """JWT bearer auth (HS256): who is calling, for which workspace, with which roles.
 
+A token must name our issuer and audience (``SEEVEE_JWT_ISSUER``, ``SEEVEE_JWT_AUDIENCE``) and expire
+within ``SEEVEE_JWT_MAX_LIFETIME_SECONDS``: a leaked token with an ``exp`` years out is not a key forever.
 ``python -m seevee_shared.auth token [--workspace W] [--roles a,b] [--sub S]`` prints a token for local calls.
 """
 
@@ -11,9 +13,19 @@ from typing import Annotated
 
 import jwt
 from fastapi import Depends, Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from seevee_shared.http import ProblemError
+
+DEFAULT_ISSUER = "seevee"
+DEFAULT_AUDIENCE = "seevee-api"
+DEFAULT_MAX_LIFETIME_SECONDS = 86400
+LEEWAY_SECONDS = 30
+"""Clock skew between the issuer and us, allowed on top of the maximum lifetime."""
+_INVALID = (
+    "the token is not valid here: it must be signed for this service, name its issuer and audience, "
+    "and expire within the allowed lifetime"
+)
 
 
 class Principal(BaseModel):
@@ -23,13 +35,22 @@ class Principal(BaseModel):
 
 
 def issue_token(
-    secret: str, sub: str, workspace_id: str, roles: list[str] | None = None, ttl_seconds: int = 3600
+    secret: str,
+    sub: str,
+    workspace_id: str,
+    roles: list[str] | None = None,
+    ttl_seconds: int = 3600,
+    *,
+    issuer: str = DEFAULT_ISSUER,
+    audience: str = DEFAULT_AUDIENCE,
 ) -> str:
     now = int(time.time())
     claims = {
         "sub": sub,
         "workspace_id": workspace_id,
         "roles": roles or [],
+        "iss": issuer,
+        "aud": audience,
         "iat": now,
         "exp": now + ttl_seconds,
     }
@@ -40,20 +61,46 @@ def _unauthorized(detail: str) -> ProblemError:
     return ProblemError(401, "Unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def principal_from_header(authorization: str | None, secret: str) -> Principal:
+def principal_from_header(
+    authorization: str | None,
+    secret: str | SecretStr,
+    *,
+    issuer: str = DEFAULT_ISSUER,
+    audience: str = DEFAULT_AUDIENCE,
+    max_lifetime_seconds: int = DEFAULT_MAX_LIFETIME_SECONDS,
+) -> Principal:
+    """The caller of a valid token; every failure is the same 401 (the reason is not the caller's help)."""
     if not authorization or not authorization.lower().startswith("bearer "):
         raise _unauthorized("a bearer token is required")
+    key = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
     try:
         claims = jwt.decode(
-            authorization[7:].strip(), secret, algorithms=["HS256"], options={"require": ["sub", "exp"]}
+            authorization[7:].strip(),
+            key,
+            algorithms=["HS256"],
+            issuer=issuer,
+            audience=audience,
+            options={"require": ["sub", "exp", "iss", "aud"]},
         )
-        return Principal.model_validate(claims)
+        principal = Principal.model_validate(claims)
+    except jwt.ExpiredSignatureError as exc:
+        raise _unauthorized("the token has expired") from exc
     except (jwt.PyJWTError, ValidationError) as exc:
-        raise _unauthorized(f"invalid token: {exc}") from exc
+        raise _unauthorized(_INVALID) from exc
+    if claims["exp"] - time.time() > max_lifetime_seconds + LEEWAY_SECONDS:
+        raise _unauthorized(_INVALID)
+    return principal
 
 
 async def current_principal(request: Request) -> Principal:
-    return principal_from_header(request.headers.get("authorization"), request.app.state.settings.jwt_secret)
+    settings = request.app.state.settings
+    return principal_from_header(
+        request.headers.get("authorization"),
+        settings.jwt_secret,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        max_lifetime_seconds=settings.jwt_max_lifetime_seconds,
+    )
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
@@ -81,7 +128,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     secret = os.environ.get("SEEVEE_JWT_SECRET", "dev-secret-change-me")
     roles = [role for role in args.roles.split(",") if role]
-    print(issue_token(secret, args.sub, args.workspace, roles, args.ttl))
+    issuer = os.environ.get("SEEVEE_JWT_ISSUER", DEFAULT_ISSUER)
+    audience = os.environ.get("SEEVEE_JWT_AUDIENCE", DEFAULT_AUDIENCE)
+    print(issue_token(secret, args.sub, args.workspace, roles, args.ttl, issuer=issuer, audience=audience))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from seevee_shared.auth import DEFAULT_AUDIENCE, DEFAULT_ISSUER, DEFAULT_MAX_LIFETIME_SECONDS
+
 DEV_JWT_SECRET = "dev-secret-change-me"
 
 
@@ -18,7 +20,19 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:9092", validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "kafka_bootstrap_servers")
     )
-    jwt_secret: str = Field(DEV_JWT_SECRET, validation_alias=AliasChoices("SEEVEE_JWT_SECRET", "jwt_secret"))
+    jwt_secret: SecretStr = Field(
+        SecretStr(DEV_JWT_SECRET), validation_alias=AliasChoices("SEEVEE_JWT_SECRET", "jwt_secret")
+    )
+    jwt_issuer: str = Field(DEFAULT_ISSUER, validation_alias=AliasChoices("SEEVEE_JWT_ISSUER", "jwt_issuer"))
+    jwt_audience: str = Field(
+        DEFAULT_AUDIENCE, validation_alias=AliasChoices("SEEVEE_JWT_AUDIENCE", "jwt_audience")
+    )
+    jwt_max_lifetime_seconds: int = Field(
+        DEFAULT_MAX_LIFETIME_SECONDS,
+        gt=0,
+        validation_alias=AliasChoices("SEEVEE_JWT_MAX_LIFETIME_SECONDS", "jwt_max_lifetime_seconds"),
+    )
+    """A token whose ``exp`` lies further ahead than this is refused (401), however well it is signed."""
     database_url: str = "sqlite+aiosqlite:///var/service.db"
     topic_partitions: int = Field(6, validation_alias=AliasChoices("TOPIC_PARTITIONS", "topic_partitions"))
     consumer_group: str | None = Field(
@@ -87,7 +101,7 @@ class ServiceSettings(BaseSettings):
 
     def refuse_unsafe_production(self) -> None:
         """Outside development, the dev JWT secret would let anyone mint a token: refuse to start."""
-        if not self.dev and self.jwt_secret == DEV_JWT_SECRET:
+        if not self.dev and self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
             raise UnsafeSettingsError(
                 "SEEVEE_JWT_SECRET is the development secret: set a real one, or SEEVEE_DEV=true on a laptop"
             )

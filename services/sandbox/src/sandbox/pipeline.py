@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from sandbox.signing import SignedRequest
-from seevee_shared.auth import issue_token
+from seevee_shared.auth import DEFAULT_AUDIENCE, DEFAULT_ISSUER, issue_token
 
 DEV_JWT_SECRET = "dev-secret-change-me"
 SERVICE_PORTS = {
@@ -33,6 +33,8 @@ class Endpoints:
     urls: dict[str, str]
     kafka_bootstrap: str
     jwt_secret: str
+    jwt_issuer: str = DEFAULT_ISSUER
+    jwt_audience: str = DEFAULT_AUDIENCE
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> "Endpoints":
@@ -41,7 +43,13 @@ class Endpoints:
             for name, (variable, default) in SERVICE_PORTS.items()
         }
         kafka = environ.get("KAFKA_BOOTSTRAP_SERVERS") or f"127.0.0.1:{environ.get('KAFKA_PORT') or 9092}"
-        return cls(urls, kafka, environ.get("SEEVEE_JWT_SECRET") or DEV_JWT_SECRET)
+        return cls(
+            urls,
+            kafka,
+            environ.get("SEEVEE_JWT_SECRET") or DEV_JWT_SECRET,
+            environ.get("SEEVEE_JWT_ISSUER") or DEFAULT_ISSUER,
+            environ.get("SEEVEE_JWT_AUDIENCE") or DEFAULT_AUDIENCE,
+        )
 
 
 class Pipeline:
@@ -51,7 +59,15 @@ class Pipeline:
         self.endpoints = endpoints
         self.workspace_id = workspace_id
         self._client = client
-        token = issue_token(endpoints.jwt_secret, "demo@seevee.local", workspace_id, ["user"], 3600)
+        token = issue_token(
+            endpoints.jwt_secret,
+            "demo@seevee.local",
+            workspace_id,
+            ["user"],
+            3600,
+            issuer=endpoints.jwt_issuer,
+            audience=endpoints.jwt_audience,
+        )
         self._auth = {"Authorization": f"Bearer {token}"}
 
     async def wait_ready(self, timeout: float) -> list[str]:
