@@ -36,6 +36,12 @@ BODY_LIMIT = 5 * 1024 * 1024
 """Batches are accepted whole; nothing a provider sends comes near this."""
 RFC822 = "message/rfc822"
 _CURSOR = {"time_field": "r", "id_field": "b"}
+_NOT_AUTHENTIC = (
+    "the request could not be verified as coming from {provider}: check the webhook's credentials "
+    "and that the body is sent unchanged"
+)
+"""Which check failed is logged, never answered: the answer would guide a forger."""
+_CANNOT_VERIFY_NOW = "the request cannot be verified right now; retry later"
 
 router = APIRouter(tags=["bounces"])
 log = get_logger(__name__)
@@ -107,9 +113,10 @@ async def receive_webhook(provider: str, request: Request) -> JSONResponse:
         await entry.verify(webhook, request.app.state.webhook_credentials.get(provider), now)
     except Unauthorized as error:
         log.info("webhook refused", provider=provider, detail=error.detail)
-        raise _problem(responses.unauthorized, error.detail) from error
+        raise _problem(responses.unauthorized, _NOT_AUTHENTIC.format(provider=provider)) from error
     except ProviderUnavailable as error:
-        raise _problem(responses.transient, error.detail) from error
+        log.warning("webhook not verifiable now", provider=provider, detail=error.detail)
+        raise _problem(responses.transient, _CANNOT_VERIFY_NOW) from error
     try:
         parsed = entry.parse(webhook)
     except BadPayload as error:

@@ -9,7 +9,11 @@ Folder layout for ``SES_SNS_CERT_DIR`` (how tests and the sandbox verify offline
 a flat ``<dir>/SimpleNotificationService-<hex>.pem`` serves that file name on any pinned host.
 """
 
+import asyncio
 import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -17,7 +21,7 @@ from urllib.parse import urlsplit
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-from bounce_ingest.providers.base import Unauthorized
+from bounce_ingest.providers.base import ProviderUnavailable, Unauthorized
 
 SNS_HOST = re.compile(r"^sns\.([a-z0-9-]{3,})\.amazonaws\.com(\.cn)?$")
 CERTIFICATE_PATH = re.compile(r"^/SimpleNotificationService-[0-9a-f]+\.pem$")
@@ -62,15 +66,34 @@ def load_public_key(pem: bytes) -> RSAPublicKey:
     return key
 
 
+MAX_KEYS = 256
+"""AWS signs with a handful of certificates; more than this many distinct ones is not SNS."""
+MAX_FAILURES = 1024
+FAILURE_TTL_SECONDS = 60.0
+"""A URL that failed is not fetched again for this long: anyone who knows an allow-listed TopicArn
+could otherwise make us fetch on every request. Short, so a real AWS outage heals within SNS's retries."""
+
+
 class SnsCertificates:
-    """Certificates by URL: seeded ones first, then fetched once through the injected fetcher and kept."""
+    """Certificates by URL: seeded ones first, then fetched once through the injected fetcher and kept.
+
+    Both caches are bounded: good keys (LRU, ``MAX_KEYS``) and failed URLs (``MAX_FAILURES``, each
+    remembered ``FAILURE_TTL_SECONDS``). Fetches run one at a time, so a burst of requests naming
+    the same unknown URL costs one fetch.
+    """
 
     def __init__(
-        self, fetcher: SnsFetcher, seeded: dict[tuple[str | None, str], bytes] | None = None
+        self,
+        fetcher: SnsFetcher,
+        seeded: dict[tuple[str | None, str], bytes] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._fetcher = fetcher
         self._seeded = dict(seeded or {})
-        self._keys: dict[str, RSAPublicKey] = {}
+        self._keys: OrderedDict[str, RSAPublicKey] = OrderedDict()
+        self._failures: OrderedDict[str, tuple[float, Unauthorized | ProviderUnavailable]] = OrderedDict()
+        self._clock = clock
+        self._fetching = asyncio.Lock()
 
     @classmethod
     def from_dir(cls, fetcher: SnsFetcher, folder: Path | None) -> "SnsCertificates":
@@ -85,12 +108,42 @@ class SnsCertificates:
     async def public_key(self, url: str) -> RSAPublicKey:
         host, name = pinned_certificate_url(url)
         canonical = f"https://{host}/{name}"
-        known = self._keys.get(canonical)
+        known = self._known(canonical)
         if known is not None:
             return known
-        pem = self._seeded.get((host, name)) or self._seeded.get((None, name))
-        if pem is None:
-            pem = await self._fetcher.get(canonical)
-        key = load_public_key(pem)
-        self._keys[canonical] = key
-        return key
+        async with self._fetching:
+            known = self._known(canonical)
+            if known is not None:
+                return known
+            try:
+                pem = self._seeded.get((host, name)) or self._seeded.get((None, name))
+                if pem is None:
+                    pem = await self._fetcher.get(canonical)
+                key = load_public_key(pem)
+            except (Unauthorized, ProviderUnavailable) as error:
+                self._remember_failure(canonical, error)
+                raise
+            self._keys[canonical] = key
+            if len(self._keys) > MAX_KEYS:
+                self._keys.popitem(last=False)
+            return key
+
+    def _known(self, canonical: str) -> RSAPublicKey | None:
+        """The cached key, or None; a URL that failed lately raises that failure again without a fetch."""
+        key = self._keys.get(canonical)
+        if key is not None:
+            self._keys.move_to_end(canonical)
+            return key
+        failed = self._failures.get(canonical)
+        if failed is not None:
+            at, error = failed
+            if self._clock() - at < FAILURE_TTL_SECONDS:
+                raise type(error)(f"{error.detail} (remembered, not fetched again yet)")
+            del self._failures[canonical]
+        return None
+
+    def _remember_failure(self, canonical: str, error: Unauthorized | ProviderUnavailable) -> None:
+        self._failures[canonical] = (self._clock(), error)
+        self._failures.move_to_end(canonical)
+        while len(self._failures) > MAX_FAILURES:
+            self._failures.popitem(last=False)
