@@ -36,14 +36,14 @@ class BounceFacts:
     smtp_message_id: str | None = None
 
 
-def facts_from_record(record: ProviderRecord) -> BounceFacts:
+def facts_from_record(record: ProviderRecord, workspace_scope: str | None = None) -> BounceFacts:
     """A record's bounce facts; a record the provider left unclassified is classified from its SMTP data."""
     category, reason, permanent = record.category, record.reason, record.permanent
     if category is None or reason is None:
         verdict = classify(record.smtp_status, record.smtp_code, record.diagnostic, hint=record.reason)
         category, reason, permanent = verdict.category, verdict.reason, verdict.permanent
     return BounceFacts(
-        bounce_id=record_id(record),
+        bounce_id=record_id(record, workspace_scope),
         recipient=normalize_recipient(record.recipient),
         category=category,
         reason=reason,

@@ -124,9 +124,26 @@ def provider_message_id_candidates(value: str | None) -> list[str]:
     return candidates
 
 
-def record_id(record: ProviderRecord) -> str:
-    """The bounce (or complaint) id: the same provider event for the same recipient is always one record."""
-    return bounce_id_for(record.provider, record.provider_event_id, normalize_recipient(record.recipient))
+def scoped_event_id(provider_event_id: str, workspace_scope: str | None) -> str:
+    """The event id a record's id is derived from: a reported email's is scoped to the reporting workspace.
+
+    A raw bounce email's event id is its Message-ID, which anyone can write: unscoped, workspace A
+    posting B's Message-ID first would make B's genuine bounce a "duplicate" of A's.
+    """
+    if workspace_scope is None:
+        return provider_event_id
+    return f"{provider_event_id}{SCOPE_SEPARATOR}{workspace_scope}"
+
+
+SCOPE_SEPARATOR = "\x1e"
+"""Never part of a stored event id (bounds.py refuses control characters in ids)."""
+
+
+def record_id(record: ProviderRecord, workspace_scope: str | None = None) -> str:
+    """The bounce (or complaint) id: the same provider event for the same recipient is always one record
+    (within the reporting workspace, for a reported email)."""
+    event_id = scoped_event_id(record.provider_event_id, workspace_scope)
+    return bounce_id_for(record.provider, event_id, normalize_recipient(record.recipient))
 
 
 def split_duplicates(ids: Iterable[str], already_stored: set[str]) -> tuple[list[str], list[str]]:

@@ -59,7 +59,7 @@ async def record_delivery(
     outbox rows are written in one flush, in the delivery's order.
     ``workspace_scope``: the workspace that reported them (a bounce email), the only one they may touch.
     """
-    ids = [record_id(record) for record in parsed.records]
+    ids = [record_id(record, workspace_scope) for record in parsed.records]
     new, duplicates = split_duplicates(ids, await _stored_ids(session, ids))
     to_store = set(new)
     rows: list[tuple[BounceFacts, dict[str, Any]] | IngestComplaint] = []
@@ -97,7 +97,7 @@ def _bounce_row(
     record: ProviderRecord, keys: CorrelationKeys, now: datetime
 ) -> tuple[BounceFacts, dict[str, Any]]:
     """A bounce's facts, and its row as plain values: the delivery's rows go in as one executemany."""
-    facts = facts_from_record(record)
+    facts = facts_from_record(record, keys.workspace_scope)
     return facts, dict(
         bounce_id=facts.bounce_id,
         status=BOUNCE_PENDING,
