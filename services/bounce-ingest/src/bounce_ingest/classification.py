@@ -1,27 +1,43 @@
-"""Bounce reason and category from an SMTP status, reply code and diagnostic text (pure, no I/O).
+"""Bounce reason and category from the evidence a bounce carries, in layers (pure, no I/O).
+
+Strongest first, each layer only refining what a stronger one left open:
+
+1. ``fields``: the RFC 3464 per-recipient fields (``Action: delayed`` is never permanent) and a
+   precise label from whoever reported the bounce (``hint``);
+2. ``status``: the RFC 3463 enhanced status code; an exact code (``5.1.1``) decides unless the text
+   makes a more specific statement it allows (``yields``), a broad one (``5.7.1``) is a default the
+   text refines, a generic one (``X.0.0``) says nothing but the class;
+3. ``phrase``: what the diagnostic says (the data in ``dsn/evidence.toml``);
+4. ``command``: the SMTP command the reply answered ("user unknown" after DATA is a filter);
+5. ``reply``: the SMTP reply code (552 mailbox full unless the text says too large);
+6. ``fallback``: ``onhold`` (``undefined`` for a 4xx answer) when nothing named a reason.
 
 Reasons use Sisimai's current vocabulary; categories are the three a user acts on (ARCHITECTURE 4).
 Provider parsers and the DSN parser both call :func:`classify` so one rule set decides everywhere.
 """
 
-import functools
 import re
+import sys
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from bounce_ingest.dsn.phrases import (
     BOILERPLATE,
-    COMMAND_PHRASES,
+    COMMAND_PATTERNS,
     COMMAND_REFINEMENTS,
-    CONFIRMED_USER_PHRASES,
+    CONFIRMED_USER,
+    PHRASES,
     PROVIDER_CODES,
-    REASON_PHRASES,
-    STATUS_REASONS,
-    SUBJECT_REASONS,
-    UNCONFIRMED_USER_PHRASES,
+    REPLY_REASONS,
+    STATUS_MEANINGS,
+    StatusMeaning,
 )
 
 Category = Literal["mailbox_unknown", "temporary", "spam_policy"]
+Layer = Literal["fields", "status", "phrase", "command", "reply", "fallback"]
+LAYERS: tuple[Layer, ...] = ("fields", "status", "phrase", "command", "reply", "fallback")
 
 REASON_CATEGORY: dict[str, Category] = {
     "userunknown": "mailbox_unknown",
@@ -60,25 +76,19 @@ REASON_CATEGORY: dict[str, Category] = {
 # Every reason a bounce can carry (Sisimai's names; delivered/feedback/vacation are not bounces).
 REASONS: frozenset[str] = frozenset(REASON_CATEGORY)
 
+TEXT_LIMIT = 4096
+"""Characters of one text the phrase layer reads (and the longest key its cache holds)."""
+
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+_FAILURE_STATUS = re.compile(r"\b([45])\.(\d{1,3})\.(\d{1,3})\b")
+_LEADING_REPLY = re.compile(r"^\W{0,4}([245]\d\d)(?![\w.])")
 _SPACES = re.compile(r"\s+")
 # Continuation prefixes of multi-line SMTP replies ("550-5.7.1 "), which split phrases apart.
 _CONTINUATION = re.compile(r"(?<=\s)[245]\d\d(?:-(?:[245]\.\d{1,3}\.\d{1,3} )?| [245]\.\d{1,3}\.\d{1,3} )")
-_BOILERPLATE = re.compile("|".join(BOILERPLATE))
 _NEXT_LINE_REPLY = re.compile(r"\n[ \t>]*[245]\d\d[- ](?:[245]\.\d{1,3}\.\d{1,3}[ \t])?")
-# One pattern per phrase, in table order: separate patterns keep the engine's literal-prefix search.
-_PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (reason, re.compile(phrase)) for reason, phrases in REASON_PHRASES for phrase in phrases
-)
-_PROVIDER_CODES: tuple[tuple[re.Pattern[str], tuple[tuple[int, int, str], ...]], ...] = tuple(
-    (re.compile(pattern), ranges) for pattern, ranges in PROVIDER_CODES
-)
-
-_UNCONFIRMED_USER = re.compile("|".join(UNCONFIRMED_USER_PHRASES))
-_CONFIRMED_USER = re.compile("|".join(CONFIRMED_USER_PHRASES))
-_COMMANDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (command, re.compile(pattern)) for command, pattern in COMMAND_PHRASES
-)
+# In an SMTP transcript the failing reply (the first 4xx/5xx after a 2xx/3xx) is what to read first.
+_FAILING_REPLY = re.compile(r"(?<![\w.\-])[45]\d\d[ \-](?![\d.]{1,40}\b(?:\]|\)))")
+_GOOD_REPLY = re.compile(r"(?<![\w.\-])[23]\d\d[ \-]")
 
 # Sendmail-style transcripts: the ">>> VERB" sent just before the first "<<< 4xx/5xx" reply.
 _TRANSCRIPT_ERROR = re.compile(r"<<< ?[45]\d\d")
@@ -95,11 +105,53 @@ _TRANSCRIPT_VERBS = {
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """What a bounce means: Sisimai reason, our category, and whether the address is gone for good."""
+    """What a bounce means: Sisimai reason, our category, whether the address is gone for good, and
+    which layer of evidence decided the reason."""
 
     reason: str
     category: Category
     permanent: bool
+    decided_by: Layer = "fallback"
+
+
+class TextCache:
+    """Phrase answers by text, least recently used first out, bounded by the bytes of its keys.
+
+    Keys are already cut to ``TEXT_LIMIT`` characters, so no one entry can be large either.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._entries: OrderedDict[str, str | None] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: str) -> tuple[bool, str | None]:
+        """(found, value); a hit becomes the most recently used entry."""
+        try:
+            value = self._entries[key]
+        except KeyError:
+            return False, None
+        self._entries.move_to_end(key)
+        return True, value
+
+    def put(self, key: str, value: str | None) -> None:
+        if key in self._entries:
+            return
+        size = sys.getsizeof(key)
+        if size > self.max_bytes:
+            return
+        self._entries[key] = value
+        self.bytes += size
+        while self.bytes > self.max_bytes:
+            evicted, _ = self._entries.popitem(last=False)
+            self.bytes -= sys.getsizeof(evicted)
+
+
+PHRASE_CACHE = TextCache(max_bytes=2 * 1024 * 1024)
+"""The same diagnostic is read for several recipients and from several angles; 2 MiB of keys at most."""
 
 
 def category_for(reason: str, code: int | None = None) -> Category:
@@ -119,43 +171,69 @@ def normalize_status(status: str | None) -> str | None:
     return f"{found[1]}.{int(found[2])}.{int(found[3])}"
 
 
+def status_meaning(status: str | None) -> StatusMeaning | None:
+    """What an enhanced status code says: the full code first, then its class and subject (X.Y.0)."""
+    status = normalize_status(status)
+    if status is None:
+        return None
+    klass, subject, _ = status.split(".")
+    return STATUS_MEANINGS.get(status) or STATUS_MEANINGS.get(f"{klass}.{subject}.0")
+
+
+def reason_from_status(status: str | None) -> str | None:
+    """The reason an enhanced status code names by itself (None for a generic X.0.0)."""
+    meaning = status_meaning(status)
+    return meaning.reason if meaning else None
+
+
 def reason_from_text(diagnostic: str | None) -> str | None:
-    """The first reason whose provider or MTA phrases appear in the diagnostic text."""
-    return _reason_in(diagnostic) if diagnostic else None
+    """The first reason whose provider or MTA phrases appear in the text (a transcript's failing reply
+    first)."""
+    if not diagnostic:
+        return None
+    failing = _failing_reply(diagnostic)
+    return (failing and _reason_in(failing)) or _reason_in(diagnostic)
 
 
-@functools.lru_cache(maxsize=2048)
-def _reason_in(diagnostic: str) -> str | None:
-    # Cached: the same diagnostic is read for several recipients and from several angles.
-    text = _NEXT_LINE_REPLY.sub(" ", diagnostic.lower())
-    text = _BOILERPLATE.sub(" ", _CONTINUATION.sub("", _SPACES.sub(" ", text)))
-    coded = _provider_code_reason(text)
-    if coded is not None:
-        return coded
-    for reason, pattern in _PHRASES:
-        if pattern.search(text):
+def _reason_in(text: str) -> str | None:
+    key = text[:TEXT_LIMIT]
+    found, reason = PHRASE_CACHE.get(key)
+    if found:
+        return reason
+    reason = _read_phrases(key)
+    PHRASE_CACHE.put(key, reason)
+    return reason
+
+
+def _read_phrases(text: str) -> str | None:
+    text = _NEXT_LINE_REPLY.sub(" ", text.lower())
+    text = BOILERPLATE.sub(" ", _CONTINUATION.sub("", _SPACES.sub(" ", text)))
+    for pattern, ranges in PROVIDER_CODES:
+        # A provider's own published error number beats generic wording.
+        number = pattern.search(text)
+        if number is not None:
+            for first, last, reason in ranges:
+                if first <= int(number[1]) <= last:
+                    return reason
+    for reason, phrase in PHRASES:
+        if phrase.search(text):
             return reason
     return None
 
 
-def _provider_code_reason(text: str) -> str | None:
-    """The reason a provider's published error number names (its own code beats generic wording)."""
-    for pattern, ranges in _PROVIDER_CODES:
-        found = pattern.search(text)
-        if found is None:
-            continue
-        number = int(found[1])
-        for first, last, reason in ranges:
-            if first <= number <= last:
-                return reason
-    return None
+def _failing_reply(diagnostic: str) -> str:
+    """In an SMTP transcript, the text from the first 4xx/5xx reply on (earlier replies were fine)."""
+    found = _FAILING_REPLY.search(diagnostic, 0, TEXT_LIMIT)
+    if found is None or not _GOOD_REPLY.search(diagnostic, 0, found.start()):
+        return ""
+    return diagnostic[found.start() :]
 
 
 def smtp_command(text: str | None) -> str | None:
     """The SMTP command (DATA, RCPT, MAIL, CONN) the quoted server answer was a reply to."""
     if not text:
         return None
-    lowered = text.lower()
+    lowered = text[: TEXT_LIMIT * 2].lower()
     reply = _TRANSCRIPT_ERROR.search(lowered)
     if reply is not None:
         # Only this session's commands count: a transcript may show several hosts one after another.
@@ -167,77 +245,112 @@ def smtp_command(text: str | None) -> str | None:
             # Refused before we sent a single command: the server's greeting was the error.
             return "CONN"
     lowered = _SPACES.sub(" ", lowered)
-    for command, pattern in _COMMANDS:
+    for command, pattern in COMMAND_PATTERNS:
         if pattern.search(lowered):
             return command
     return None
 
 
-def refine_for_command(
-    reason: str | None, command: str | None, status: str | None = None, text: str | None = None
-) -> str | None:
-    """A reason adjusted for the SMTP command it answered.
-
-    "User unknown" is believed when said to RCPT TO, with an X.1.1-style status, or in wording that
-    names the mailbox as missing; otherwise, said at DATA or in generic wording with no command known,
-    it is a content filter speaking.
-    """
-    if (
-        reason == "userunknown"
-        and command not in ("RCPT", "MAIL")
-        and reason_from_status(normalize_status(status)) != "userunknown"
-        and not _confirmed_user(text)
-        and (command == "DATA" or _unconfirmed_user(text))
-    ):
-        return "filtered"
-    if command is None:
-        return reason
-    refined = COMMAND_REFINEMENTS.get((command, reason or ""))
-    if refined is None and reason in (None, "onhold", "undefined"):
-        refined = COMMAND_REFINEMENTS.get((command, "*"))
-    return refined or reason
+def _evident_status(status: str | None, diagnostic: str | None) -> str | None:
+    """The status field, unless missing or generic (X.0.0) and the text quotes a code of its class."""
+    enhanced = normalize_status(status)
+    if enhanced is not None and not enhanced.endswith(".0.0"):
+        return enhanced
+    found = _FAILURE_STATUS.search(diagnostic, 0, TEXT_LIMIT) if diagnostic else None
+    if found is None or (enhanced is not None and found[1] != enhanced[0]):
+        return enhanced
+    return f"{found[1]}.{int(found[2])}.{int(found[3])}"
 
 
-def _unconfirmed_user(text: str | None) -> bool:
-    """Whether the text uses generic "unknown user" wording."""
-    return bool(text) and bool(_UNCONFIRMED_USER.search(_SPACES.sub(" ", (text or "").lower())))
+def _evident_code(code: int | None, diagnostic: str | None) -> int | None:
+    if code is not None:
+        return code if 200 <= code < 600 else None
+    found = _LEADING_REPLY.match(diagnostic) if diagnostic else None
+    return int(found[1]) if found else None
 
 
-def _confirmed_user(text: str | None) -> bool:
-    """Whether the text names the mailbox as missing (not just "unknown user")."""
-    return bool(text) and bool(_CONFIRMED_USER.search(_SPACES.sub(" ", (text or "").lower())))
+def _confirmed_user(text: str) -> bool:
+    return bool(CONFIRMED_USER.search(_SPACES.sub(" ", text[:TEXT_LIMIT].lower())))
 
 
-def reason_from_status(status: str | None) -> str | None:
-    """The reason an enhanced status code names by itself (full code first, then class and subject)."""
-    status = normalize_status(status)
-    if status is None:
-        return None
-    return STATUS_REASONS.get(status) or SUBJECT_REASONS.get(status.rpartition(".")[0])
+def _refine(reason: str | None, command: str | None) -> str | None:
+    refinements = COMMAND_REFINEMENTS.get(command or "", {})
+    if reason in (None, "onhold", "undefined"):
+        return refinements.get("*", reason)
+    return refinements.get(reason or "", reason)
+
+
+def decide(
+    status: str | None,
+    code: int | None,
+    texts: Sequence[str],
+    command: str | None,
+) -> tuple[str | None, Layer]:
+    """The reason the evidence names and the layer that named it (None, "fallback" when none did)."""
+    meaning = status_meaning(status)
+    phrase, said = next(((r, t) for t in texts if (r := reason_from_text(t)) is not None), (None, ""))
+    # Wording that names the mailbox as missing is believed whatever the command or a broad code says.
+    confirmed = phrase == "userunknown" and _confirmed_user(said)
+    if meaning is not None and meaning.exact:
+        if phrase in meaning.yields:
+            return phrase, "phrase"
+        if command in ("MAIL", "CONN"):
+            refined = _refine(meaning.reason, command)
+            if refined != meaning.reason:
+                return refined, "command"
+        return meaning.reason, "status"
+    if phrase is not None:
+        remapped = dict(meaning.remap).get(phrase) if meaning and command != "RCPT" else None
+        if remapped is not None and not confirmed:
+            return remapped, "status"
+        refined = phrase if confirmed and command == "DATA" else _refine(phrase, command)
+        return refined, ("phrase" if refined == phrase else "command")
+    if meaning is not None:
+        refined = _refine(meaning.reason, command)
+        return refined, ("status" if refined == meaning.reason else "command")
+    if code in REPLY_REASONS:
+        return REPLY_REASONS[code], "reply"
+    refined = _refine(None, command)
+    return refined, ("command" if refined else "fallback")
 
 
 def classify(
-    status: str | None, code: int | None, diagnostic: str | None, hint: str | None = None
+    status: str | None,
+    code: int | None,
+    diagnostic: str | None,
+    hint: str | None = None,
+    *,
+    command: str | None = None,
+    action: str | None = None,
+    texts: Sequence[str] | None = None,
 ) -> Verdict:
-    """Decide a bounce's reason and category.
+    """Decide a bounce's reason and category from its evidence (see the module docstring).
 
-    A valid ``hint`` (a reason a provider or MTA-specific parser already knows) wins; otherwise the
-    diagnostic phrases decide (greylisting reads as ``ratelimited``, so temporary), then the enhanced
-    status code, refined by the SMTP command the diagnostic quotes. With nothing to go on the reason
-    is ``onhold`` (``undefined`` for a 4xx answer).
+    ``hint`` is a reason someone precise already named (a provider's exact classification) and wins.
+    ``command`` is the SMTP command the reply answered (read from the diagnostic when not given);
+    ``action`` the RFC 3464 Action (``delayed`` is temporary whatever the reason); ``texts`` the
+    texts to read phrases from, in order (default: the diagnostic).
     """
-    enhanced = normalize_status(status)
-    if code is not None and not 200 <= code < 600:
-        code = None
+    enhanced = _evident_status(status, diagnostic)
+    code = _evident_code(code, diagnostic)
     klass = code // 100 if code is not None else (int(enhanced[0]) if enhanced else None)
-    reason = hint if hint in REASONS else None
+    reason: str | None
+    layer: Layer
+    if hint in REASONS:
+        reason, layer = hint, "fields"
+    else:
+        if command is None:
+            command = smtp_command(diagnostic)
+        reason, layer = decide(enhanced, code, texts if texts is not None else [diagnostic or ""], command)
+        if reason not in REASONS:
+            reason, layer = None, "fallback"
+    delayed = (action or "").strip().lower() == "delayed"
     if reason is None:
-        reason = reason_from_text(diagnostic)
-        if reason is None:
-            from_status = reason_from_status(enhanced)
-            reason = from_status if from_status in REASONS else None
-        reason = refine_for_command(reason, smtp_command(diagnostic), enhanced, diagnostic)
-    if reason is None:
-        reason = "onhold" if klass in (5, None) else "undefined"
-    category = category_for(reason, klass * 100 if klass is not None else None)
-    return Verdict(reason=reason, category=category, permanent=category == "mailbox_unknown")
+        if delayed:
+            reason, layer = "expired", "fields"
+        else:
+            reason = "onhold" if klass in (5, None) else "undefined"
+    category = "temporary" if delayed else category_for(reason, klass * 100 if klass is not None else None)
+    return Verdict(
+        reason=reason, category=category, permanent=category == "mailbox_unknown", decided_by=layer
+    )

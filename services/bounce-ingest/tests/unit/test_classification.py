@@ -237,8 +237,10 @@ PROVIDER_PHRASES = [
     (None, 550, "550 Insecure Mail Relay", "norelaying"),
     # A list server refusing a post from a non-member
     (None, None, "You are not a member of this mailing list <list@lists.test>.", "rejected"),
-    # "Recipient not found" alone is generic wording (a filter may say it); "mailbox not found" is not
-    (None, 550, "Recipient Not Found", "filtered"),
+    # Generic "user unknown" wording with no command known is believed (after DATA it is a filter)
+    (None, 550, "Recipient Not Found", "userunknown"),
+    ("5.0.0", 550, "550 user unknown", "userunknown"),
+    ("5.0.0", 550, "550 user unknown (in reply to end of DATA command)", "filtered"),
     ("5.1.10", 550, "Recipient not found by SMTP address lookup", "userunknown"),
     # Localised notices
     ("5.1.1", 550, "Benutzer unbekannt", "userunknown"),

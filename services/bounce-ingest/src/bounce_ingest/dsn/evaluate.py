@@ -1,7 +1,8 @@
 """Score the DSN parser against the labelled development set (``<shared>/corpus/dsn/key.tsv``).
 
 ``python -m bounce_ingest.dsn.evaluate [--json] [--misses]`` prints category, reason and recipient
-agreement, non-bounces published as bounces, a confusion matrix and emails per second.
+agreement, non-bounces published as bounces, a confusion matrix, emails per second, and per layer of
+evidence (``classification.LAYERS``) how many answers it decided and how many of those were right.
 
 The key labels delay warnings (``Action: delayed``, "will keep retrying") as bounces with reason
 ``expired``; ARCHITECTURE section 4 says they are not bounces. Those rows are counted apart
@@ -17,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bounce_ingest.classification import LAYERS
 from bounce_ingest.dsn.model import Classification, DsnBounce
 from bounce_ingest.dsn.parser import parse_bounce_email
 from seevee_shared.reference_data import shared_dir
@@ -53,6 +55,8 @@ class Score:
     seconds: float = 0.0
     confusion: dict[str, dict[str, int]] = field(default_factory=dict)
     misses: list[str] = field(default_factory=list)
+    # layer -> [answers it decided, right reason, right category]
+    layers: dict[str, list[int]] = field(default_factory=dict)
 
     def ratio(self, agree: int, total: int) -> float:
         return agree / total if total else 1.0
@@ -78,6 +82,10 @@ class Score:
             "non_bounces_published": self.non_bounces_published,
             "emails_per_second": round(self.emails / self.seconds, 1) if self.seconds else None,
             "confusion": self.confusion,
+            "layers": {
+                layer: {"decided": n, "reason_right": r, "category_right": c}
+                for layer, (n, r, c) in sorted(self.layers.items(), key=lambda kv: LAYERS.index(kv[0]))
+            },
         }
 
 
@@ -125,6 +133,11 @@ def evaluate(corpus: Path) -> Score:
                     score.recipient_agree += 1
                 else:
                     score.misses.append(f"{row.path}\trecipient\t{row.recipient}\t{sorted(got)}")
+            if bounce is not None:
+                tally = score.layers.setdefault(bounce.decided_by or "fallback", [0, 0, 0])
+                tally[0] += 1
+                tally[1] += bounce.reason == row.reason
+                tally[2] += bounce.category == row.category
             if bounce and bounce.category == row.category:
                 score.category_agree += 1
             else:
@@ -134,7 +147,8 @@ def evaluate(corpus: Path) -> Score:
             else:
                 got_reason = bounce.reason if bounce else answer.kind
                 diagnostic = (bounce.diagnostic or "")[:160] if bounce else ""
-                score.misses.append(f"{row.path}\treason\t{row.reason}\t{got_reason}\t{diagnostic}")
+                layer = bounce.decided_by if bounce else ""
+                score.misses.append(f"{row.path}\treason\t{row.reason}\t{got_reason}\t{layer}\t{diagnostic}")
         else:
             score.non_bounce_rows += 1
             confusion.setdefault(row.category, Counter())[answer.kind] += 1
@@ -168,8 +182,12 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(summary, indent=2))
         return 0
     for key, value in summary.items():
-        if key != "confusion":
+        if key not in ("confusion", "layers"):
             print(f"{key:28} {value}")
+    print("decided by (answers, reason right, category right):")
+    for layer, tally in score.summary()["layers"].items():  # type: ignore[attr-defined]
+        n, r, c = tally["decided"], tally["reason_right"], tally["category_right"]
+        print(f"  {layer:10} {n:4}  reason {r:4} ({r / n:6.1%})  category {c:4} ({c / n:6.1%})")
     print("confusion (expected -> got):")
     for expected, got in score.confusion.items():
         print(f"  {expected:16} {dict(sorted(got.items()))}")

@@ -20,6 +20,8 @@ class DsnBounce(BaseModel):
     smtp_code: int | None = None
     diagnostic: str | None = None
     remote_mta: str | None = None
+    # Which layer of evidence decided the reason (``classification.LAYERS``).
+    decided_by: str | None = None
 
 
 class Classification(BaseModel):

@@ -1,8 +1,9 @@
-"""From recipient reports to classified bounces: which text to read, then the shared classifier.
+"""From recipient reports to classified bounces: which texts are evidence, then the shared classifier.
 
-The diagnostic decides first (in a transcript, from the failing reply on), then the notice text
-around the recipient, then the recipient's domain and the status code, and last a server answer
-quoted in the returned message (a forwarded bounce); the SMTP command refines it.
+The diagnostic comes first (in a transcript, from the failing reply on), then the reporting MTA's own
+words after the Status code, then the notice text after and before the recipient, and last a server
+answer quoted in the returned message (a forwarded bounce). The SMTP command is read from the same
+texts. ``classification.classify`` weighs them against the status and reply codes.
 """
 
 import re
@@ -15,16 +16,14 @@ from bounce_ingest.dsn.phrases import DOMAIN_REASONS
 
 # A bounce naming more failed recipients than this is cut short (the rest are not reported).
 MAX_RECIPIENTS = 1000
-_FAILING_REPLY = re.compile(r"(?<![\w.\-])[45]\d\d[ \-](?![\d.]{1,40}\b(?:\]|\)))")
 # A server reply quoted on its own line ("<<< 550 5.1.1 ...", "550-5.7.1 ..."), not a number in prose.
 _QUOTED_REPLY = re.compile(r"^[ \t<>]*[45]\d\d[ \-]", re.MULTILINE)
-_GOOD_REPLY = re.compile(r"(?<![\w.\-])[23]\d\d[ \-]")
 
 
 def bounces_for(
     reports: list[RecipientReport], notice: Notice, returned: str = "", said: dict[str, str] | None = None
 ) -> list[DsnBounce]:
-    """One classified bounce per failed recipient report.
+    """One classified bounce per failed (or delayed) recipient report.
 
     ``said`` maps each address to what the notice says about it, when the caller has read that already;
     otherwise it is read here, once an address is found in the notice (many delivery-status reports never
@@ -42,29 +41,22 @@ def bounces_for(
                 said = {r.recipient: r.diagnostic for r in notice_reports(notice.text, set())}
             after = said.get(report.recipient, after)
         status = report.status if diagnostic else _status_in_notice(report.status, after)
-        reason = (
-            classification.reason_from_text(report.status_text)
-            or classification.reason_from_text(_failing_reply(diagnostic))
-            or classification.reason_from_text(diagnostic)
-            or classification.reason_from_text(after)
-            or classification.reason_from_text(before)
-            or DOMAIN_REASONS.get(report.recipient.rpartition("@")[2])
-            or classification.reason_from_status(status)
-        )
-        forwarded = ""
-        if reason is None and status is None and returned:
+        texts = [report.status_text, diagnostic, after, before]
+        if status is None and returned and not any(map(classification.reason_from_text, texts)):
             returned_lowered = returned_lowered or returned.lower()
             forwarded = _forwarded_answer(returned, returned_lowered, report.recipient)
-        if forwarded:
-            after, status = forwarded, failure_status(forwarded)
-            reason = classification.reason_from_text(forwarded) or classification.reason_from_status(status)
+            if forwarded:
+                texts, status = [forwarded], failure_status(forwarded)
         command = classification.smtp_command(diagnostic) or classification.smtp_command(after)
         if command is None and len(reports) == 1 and "<<<" in notice.text:
             # A single failure: the notice's SMTP transcript is about it, wherever the address appears.
             command = classification.smtp_command(notice.text)
-        context = f"{diagnostic}\n{after}"
-        hint = classification.refine_for_command(reason, command, status, context)
-        verdict = classification.classify(status, report.code, diagnostic, hint)
+        verdict = classification.classify(
+            status, report.code, diagnostic, command=command, action=report.action, texts=texts
+        )
+        domain_reason = DOMAIN_REASONS.get(report.recipient.rpartition("@")[2])
+        if domain_reason is not None and verdict.decided_by == "fallback":
+            verdict = classification.classify(status, report.code, None, domain_reason, action=report.action)
         bounces.append(
             DsnBounce(
                 recipient=report.recipient,
@@ -75,6 +67,7 @@ def bounces_for(
                 smtp_code=report.code,
                 diagnostic=fold(diagnostic) or None,
                 remote_mta=report.remote_mta,
+                decided_by=verdict.decided_by,
             )
         )
     return bounces
@@ -98,14 +91,6 @@ def _forwarded_answer(returned: str, lowered: str, recipient: str) -> str:
         return ""
     context = returned[at : at + 1500]
     return context if _QUOTED_REPLY.search(context) else ""
-
-
-def _failing_reply(diagnostic: str) -> str:
-    """In an SMTP transcript, the text from the first 4xx/5xx reply on (earlier replies were fine)."""
-    found = _FAILING_REPLY.search(diagnostic)
-    if found is None or not _GOOD_REPLY.search(diagnostic, 0, found.start()):
-        return ""
-    return diagnostic[found.start() :]
 
 
 def _notice_context(text: str, lowered: str, recipient: str) -> tuple[str, str]:
