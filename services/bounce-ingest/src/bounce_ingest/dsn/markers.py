@@ -124,6 +124,42 @@ AUTO_REPLY_SUBJECT = _any(
     r"on (?:annual )?leave",
     r"not in the office",
     r"respuesta automática",
+    r"automatische antwort",
+    r"automatisch antwoord",
+    r"risposta automatica",
+    r"resposta automática",
+    r"fuera de la oficina",
+    r"hors du bureau",
+    r"\bafwezig",
+    r"frånvaro",
+    r"autosvar",
+    r"poza biurem",
+    r"自動応答",
+    r"自动回复",
+    r"自動回覆",
+)
+
+# Read receipts (RFC 8098 message disposition notifications) written as plain mail.
+RECEIPT_SUBJECT = _any(
+    r"^\s*(?:read|gelesen|lu|leído|letto|lido|gelezen|läst|luettu|przeczytana|прочитано)\s*:",
+    r"(?:read|return|disposition|delivery) receipt",
+    r"read notification",
+    r"disposition notification",
+    r"lesebestätigung",
+    r"accusé de lecture",
+)
+
+# Challenge-response systems asking the sender to prove they are a person: the message waits, it has
+# not bounced.
+CHALLENGE_SUBJECT = _any(
+    r"please (?:confirm|verify) (?:that )?(?:your )?(?:e-?mail|message|address|identity|you are)",
+    r"(?:verify|confirm) your (?:e-?mail|message|sender)",
+    r"(?:sender|e-?mail) (?:address )?verification",
+    r"awaiting (?:your )?(?:verification|confirmation)",
+    r"\bspam ?arrest\b",
+    r"\bboxbe\b",
+    r"challenge[- ]response",
+    r"(?:is|was) (?:being )?held (?:pending|for) (?:your )?(?:verification|confirmation)",
 )
 
 # Complaints that come without a feedback-report part: Microsoft's JMRP, List-Unsubscribe mail requests.
@@ -169,13 +205,15 @@ BOUNCE_BODY = _any(
 # Address pieces are bounded and the local part excludes "@", so scanning stays linear on any input.
 _LOCAL = r"[^\s<>\"'(),;:\[\]@]{1,64}"
 _DOMAIN = r"[a-z0-9][a-z0-9.\-]{0,252}\.[a-z]{2,63}"
-_ADDR = rf"<?({_LOCAL}@{_DOMAIN})>?"
+_ADDR = rf"[\"']?<?({_LOCAL}@{_DOMAIN})>?[\"']?"
 RECIPIENT_LINE = _any(
     rf"^[ \t]*{_ADDR}[ \t]*:?[ \t]*$",
     r"^[ \t]*<([^\s<>@]{1,64}@[^\s<>@]{1,255})>[ \t]*:",
     r"<([^\s<>@]{1,64}@[^\s<>@]{1,255})>\.\.\.",
-    rf"^[ \t]*(?:final-|original-)?(?:recipient|to|rcpt to|failed recipient|address|adresse|destinataire|"
-    rf"empfänger|e-?mail(?: address)?|addressee|user|mailbox|invalid recipient|unknown recipient)"
+    rf"^[ \t]*(?:final[- ]|original[- ])?(?:recipient|to|rcpt to|rcpt|failed recipient|address|adresse|"
+    rf"destinataire|empfänger|e-?mail(?: address)?|addressee|user|mailbox|invalid recipient|unknown recipient|"
+    rf"failed address|unknown user|invalid address|bad address|recipient address|undeliverable address|"
+    rf"destination(?: address)?|envelope-to|delivery to)"
     rf"(?:\(s\))?[ \t]*:[ \t]*(?:rfc822;[ \t]*)?{_ADDR}",
     rf"^[ \t]*{_ADDR}<mailto:",
     rf"rcpt to:[ \t]*{_ADDR}",

@@ -14,7 +14,13 @@ from bounce_ingest.dsn.model import Classification
 from bounce_ingest.dsn.notice import NOTICE_LIMIT, Notice, fold, notice_reports, split_notice
 from bounce_ingest.dsn.references import original_message_id, seevee_message_id
 from bounce_ingest.dsn.ses_notification import read_ses_notification
-from bounce_ingest.dsn.signals import is_auto_reply, is_delay_notice, looks_like_bounce, plain_complaint
+from bounce_ingest.dsn.signals import (
+    is_auto_reply,
+    is_delay_notice,
+    is_receipt_or_challenge,
+    looks_like_bounce,
+    plain_complaint,
+)
 from bounce_ingest.dsn.verdicts import bounces_for
 
 _NOT_FAILED = ("delivered", "relayed", "expanded", "deliverable", "delayed")
@@ -58,8 +64,11 @@ def _parse(raw: bytes) -> Classification:
             )
         if ses.kind in ("delivery", "delivered"):
             return Classification(kind="delivered", recipients=ses.recipients, **ids)
+        failed = [r for r in ses.reports if r.action not in _NOT_FAILED]
+        if failed:
+            return Classification(kind="bounce", bounces=bounces_for(failed, notice), **ids)
         if ses.reports:
-            return Classification(kind="bounce", bounces=bounces_for(ses.reports, notice), **ids)
+            return Classification(kind="delayed", recipients=[r.recipient for r in ses.reports], **ids)
     blocks = anatomy.status_blocks or _inline_status(anatomy.notice)
     reports = recipient_reports(blocks) if blocks else []
     if reports:
@@ -70,13 +79,15 @@ def _parse(raw: bytes) -> Classification:
         if any(r.action == "delayed" for r in reports):
             return Classification(kind="delayed", recipients=recipients, **ids)
         return Classification(kind="delivered", recipients=recipients, **ids)
+    if is_receipt_or_challenge(anatomy):
+        return Classification(kind="not_a_bounce", **ids)
     if not looks_like_bounce(anatomy, notice):
         kind = "auto_reply" if is_auto_reply(anatomy) else "not_a_bounce"
         return Classification(kind=kind, **ids)
-    if is_delay_notice(anatomy, notice):
-        return Classification(kind="delayed", **ids)
     exclude = _senders(anatomy)
     found = _notice_recipients(anatomy, notice, exclude)
+    if is_delay_notice(anatomy, notice):
+        return Classification(kind="delayed", recipients=[r.recipient for r in found], **ids)
     if not found:
         return Classification(kind="not_a_bounce", **ids)
     returned = anatomy.original_text[:NOTICE_LIMIT] or notice.original

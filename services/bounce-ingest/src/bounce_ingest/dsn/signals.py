@@ -12,12 +12,14 @@ from bounce_ingest.dsn.markers import (
     BOUNCE_BODY,
     BOUNCE_SENDER,
     BOUNCE_SUBJECT,
+    CHALLENGE_SUBJECT,
     COMPLAINT_SUBJECT,
     DELAY_NOTICE,
     DELAY_SUBJECT,
     FINAL_NOTICE,
     LIST_REFUSAL_SUBJECT,
     LIST_SERVER_HEADERS,
+    RECEIPT_SUBJECT,
     UNSUBSCRIBE_SUBJECT,
 )
 from bounce_ingest.dsn.notice import Notice
@@ -50,6 +52,19 @@ def looks_like_bounce(anatomy: Anatomy, notice: Notice) -> bool:
     if BOUNCE_SUBJECT.search(subject):
         return wording or returned
     return wording and (returned or null_sender)
+
+
+def is_receipt_or_challenge(anatomy: Anatomy) -> bool:
+    """A read receipt (MDN) or a challenge-response request: neither says the message bounced.
+
+    Only when the sender is not a mail system, whose notices often quote such a subject."""
+    headers = anatomy.headers
+    if BOUNCE_SENDER.search(headers.get("from", "")) or "x-failed-recipients" in headers:
+        return False
+    if anatomy.report_type == "disposition-notification":
+        return True
+    subject = headers.get("subject", "")
+    return bool(RECEIPT_SUBJECT.search(subject) or CHALLENGE_SUBJECT.search(subject))
 
 
 def is_delay_notice(anatomy: Anatomy, notice: Notice) -> bool:

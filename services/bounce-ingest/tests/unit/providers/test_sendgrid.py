@@ -133,9 +133,10 @@ def test_bounce_classification_table(make_request, classification: str, category
     assert (record.category, record.reason) == (category, reason)
 
 
-def test_blocked_without_classification_is_spam_policy(sample_bytes, make_request) -> None:
+def test_blocked_without_classification_reads_the_text(sample_bytes, make_request) -> None:
+    # "blocked" is coarse: the text "500 unknown recipient" (5.0.0, no SMTP command) is a missing mailbox.
     [record] = sendgrid.parse(make_request(sample_bytes("sendgrid/docs2021_bounce_blocked.json"))).records
-    assert (record.category, record.permanent) == ("spam_policy", False)
+    assert (record.category, record.reason, record.permanent) == ("mailbox_unknown", "userunknown", True)
 
 
 def test_dropped_bounced_address_is_a_suppression(sample_bytes, make_request) -> None:
