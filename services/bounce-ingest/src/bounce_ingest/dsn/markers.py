@@ -211,8 +211,9 @@ RECIPIENT_LINE = _any(
     r"^[ \t]*<([^\s<>@]{1,64}@[^\s<>@]{1,255})>[ \t]*:",
     r"<([^\s<>@]{1,64}@[^\s<>@]{1,255})>\.\.\.",
     rf"^[ \t]*(?:final[- ]|original[- ])?(?:recipient|to|rcpt to|rcpt|failed recipient|address|adresse|"
-    rf"destinataire|empfänger|e-?mail(?: address)?|addressee|user|mailbox|invalid recipient|unknown recipient|"
-    rf"failed address|unknown user|invalid address|bad address|recipient address|undeliverable address|"
+    rf"destinataire|empfänger|e-?mail(?: address)?|addressee|user|mailbox|invalid recipient|"
+    rf"unknown recipient|failed address|unknown user|invalid address|bad address|recipient address|"
+    rf"undeliverable address|"
     rf"destination(?: address)?|envelope-to|delivery to)"
     rf"(?:\(s\))?[ \t]*:[ \t]*(?:rfc822;[ \t]*)?{_ADDR}",
     rf"^[ \t]*{_ADDR}<mailto:",
