@@ -10,7 +10,8 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export UV_LINK_MODE := copy
 export SEEVEE_SHARED_DIR ?= $(abspath ../shared)
 
-.PHONY: setup run demo test test-unit lint format token clean bench bench-quick dsn-eval kafka schemas
+.PHONY: setup run demo test test-unit lint format token clean bench bench-quick dsn-eval kafka schemas \
+	images up down chart-check
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -62,6 +63,21 @@ bench: setup
 
 bench-quick: setup
 	$(PY) -m bench.run --quick
+
+# Containers: local images, compose (SCALE=n replicas of each consumer), the Helm chart checked offline.
+SCALE ?= 1
+
+images: setup
+	bash deploy/images/build.sh
+
+up: setup
+	$(PY) -m seevee_deploy.compose up --scale $(SCALE)
+
+down: setup
+	$(PY) -m seevee_deploy.compose down
+
+chart-check: setup
+	bash deploy/helm/check.sh
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
