@@ -10,10 +10,11 @@ from pydantic import BaseModel
 from sqlalchemy import or_
 from sqlmodel import and_, col, select
 
+from bounce_ingest.dsn.budget import OverBudget, check_budget
 from bounce_ingest.dsn.model import Classification
-from bounce_ingest.dsn.parser import parse_bounce_email
 from bounce_ingest.inbound_dsn import records_from_dsn
 from bounce_ingest.models import IngestBounce
+from bounce_ingest.parse_workers import ParseBusy, ParseFailed, ParseTimeout, ParseWorkers, ReadEmail
 from bounce_ingest.providers import PROVIDERS
 from bounce_ingest.providers.base import (
     BadPayload,
@@ -42,6 +43,7 @@ _NOT_AUTHENTIC = (
 )
 """Which check failed is logged, never answered: the answer would guide a forger."""
 _CANNOT_VERIFY_NOW = "the request cannot be verified right now; retry later"
+_UNREADABLE = "the email could not be classified within the time budget; it is not a bounce we can read"
 
 router = APIRouter(tags=["bounces"])
 log = get_logger(__name__)
@@ -141,11 +143,26 @@ async def receive_bounce_email(
     raw = await read_body(request)
     if not raw.strip():
         raise ProblemError(400, "Bad Request", "the email is empty")
-    classification = parse_bounce_email(raw)
+    read = await _read_bounce_email(request, raw)
     now = utcnow()
-    parsed = ParsedRequest(records=records_from_dsn(classification, raw, now))
+    parsed = ParsedRequest(records=records_from_dsn(read.classification, raw, now, read.headers))
     await _store(request, parsed, now, 503, principal.workspace_id)
-    return classification
+    return read.classification
+
+
+async def _read_bounce_email(request: Request, raw: bytes) -> ReadEmail:
+    """Classify within the size and time budget, in a parser process: the event loop never parses."""
+    try:
+        check_budget(raw, request.app.state.email_budget)
+        workers: ParseWorkers = request.app.state.parse_workers
+        return await workers.read(raw)
+    except (OverBudget, ParseTimeout, ParseFailed) as error:
+        log.warning("bounce email refused", reason=str(error), size=len(raw))
+        detail = error.detail if isinstance(error, OverBudget) else _UNREADABLE
+        raise ProblemError(422, "Unprocessable Content", detail) from error
+    except ParseBusy as error:
+        log.warning("bounce email parsers busy", size=len(raw))
+        raise _problem(503, "every parser is busy; retry", {"Retry-After": "30"}) from error
 
 
 async def _store(

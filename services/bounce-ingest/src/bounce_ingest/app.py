@@ -1,5 +1,7 @@
 """Composition root: settings, store, provider credentials, consumers, the unmatched sweep, the API."""
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -7,6 +9,8 @@ from fastapi import FastAPI
 
 from bounce_ingest import api
 from bounce_ingest.consumers import HANDLERS
+from bounce_ingest.dsn.budget import EmailBudget
+from bounce_ingest.parse_workers import ParseWorkers
 from bounce_ingest.providers import PROVIDERS
 from bounce_ingest.providers.credentials import ProviderRuntime
 from bounce_ingest.providers.sns_certificates import SnsCertificates
@@ -42,7 +46,25 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         name: provider.credentials(settings, runtime) for name, provider in PROVIDERS.items()
     }
     app.state.webhook_credentials = credentials
+    app.state.email_budget = EmailBudget(max_bytes=api.BODY_LIMIT)
+    app.state.parse_workers = ParseWorkers(settings.parse_workers, settings.parse_timeout_seconds)
+    _close_on_stop(app)
     return app
+
+
+def _close_on_stop(app: FastAPI) -> None:
+    """The parser processes end with the service (after the shared lifespan has stopped the rest)."""
+    service_lifespan = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            async with service_lifespan(app):
+                yield
+        finally:
+            app.state.parse_workers.close()
+
+    app.router.lifespan_context = lifespan
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
 """A raw bounce email, once classified, as the same records a provider webhook yields (provider ``dsn``)."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
@@ -11,30 +12,44 @@ from bounce_ingest.records import ProviderRecord
 PROVIDER = "dsn"
 
 
-def _headers(raw: bytes) -> tuple[str | None, datetime | None]:
-    """The email's own Message-ID and Date, read leniently: a broken header is simply absent."""
+@dataclass(frozen=True, slots=True)
+class EmailHeaders:
+    """The email's own Message-ID and Date (not the bounced message's)."""
+
+    message_id: str | None = None
+    dated: datetime | None = None
+
+
+def email_headers(raw: bytes) -> EmailHeaders:
+    """The email's own Message-ID and Date, read leniently: a broken header is simply absent.
+
+    Reading a large header block costs seconds, so the service calls this in a parser process.
+    """
     try:
         headers = BytesHeaderParser().parsebytes(raw)
         message_id = headers.get("Message-ID")
         date = headers.get("Date")
     except (ValueError, TypeError, LookupError):
-        return None, None
+        return EmailHeaders()
     when: datetime | None = None
     if date:
         try:
             when = as_utc(parsedate_to_datetime(str(date)))
         except (ValueError, TypeError, IndexError, OverflowError):
             when = None
-    return (str(message_id) if message_id else None), when
+    return EmailHeaders(str(message_id) if message_id else None, when)
 
 
 def records_from_dsn(
-    classification: Classification, raw: bytes, received_at: datetime
+    classification: Classification,
+    raw: bytes,
+    received_at: datetime,
+    headers: EmailHeaders | None = None,
 ) -> list[ProviderRecord]:
     """Bounces and complaints to store; the event id is the email's Message-ID (or its digest)."""
-    message_id, dated = _headers(raw)
-    event_id = dsn_event_id(message_id, raw)
-    occurred_at = dated or received_at
+    own = headers if headers is not None else email_headers(raw)
+    event_id = dsn_event_id(own.message_id, raw)
+    occurred_at = own.dated or received_at
     if classification.kind == "bounce":
         return [
             ProviderRecord(

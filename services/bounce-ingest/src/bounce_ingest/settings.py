@@ -22,6 +22,14 @@ class IngestSettings(ServiceSettings, WebhookCredentials):
         30, gt=0, validation_alias=AliasChoices("UNMATCHED_SWEEP_SECONDS", "unmatched_sweep_seconds")
     )
     """How often waiting bounces and complaints are looked at again."""
+    parse_workers: int = Field(
+        2, ge=1, validation_alias=AliasChoices("INGEST_PARSE_WORKERS", "parse_workers")
+    )
+    """Processes that parse raw bounce emails (off the event loop); one email at a time each."""
+    parse_timeout_seconds: float = Field(
+        5, gt=0, validation_alias=AliasChoices("INGEST_PARSE_TIMEOUT_SECONDS", "parse_timeout_seconds")
+    )
+    """A bounce email that takes longer to classify is refused (422) and its parser process replaced."""
     sns_fetch_timeout_seconds: float = Field(
         10, gt=0, validation_alias=AliasChoices("SNS_FETCH_TIMEOUT_SECONDS", "sns_fetch_timeout_seconds")
     )
