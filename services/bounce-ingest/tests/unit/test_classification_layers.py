@@ -86,7 +86,7 @@ COMMAND_LAYER: list[Case] = [
     (
         None,
         554,
-        "SMTP error from remote mail server after initial connection: 554 go away",
+        "SMTP error from remote mail server after initial connection: 554 no thanks",
         "blocked",
         "command",
     ),
@@ -101,10 +101,10 @@ COMMAND_LAYER: list[Case] = [
 REPLY_LAYER: list[Case] = [
     (None, 552, "552 requested action aborted", "mailboxfull", "reply"),
     (None, 552, "552 message too large for this system", "emailtoolarge", "phrase"),
-    (None, 521, "521 go away", "notaccept", "reply"),
+    (None, 521, "521 closing", "notaccept", "reply"),
     (None, 556, "556 domain does not accept mail", "notaccept", "phrase"),
     (None, 551, "551 not local", "hasmoved", "reply"),
-    (None, 530, "530 go away", "securityerror", "reply"),
+    (None, 530, "530 closing", "securityerror", "reply"),
     (None, 451, "451 local problem", "systemerror", "reply"),
 ]
 
