@@ -1,4 +1,5 @@
-"""The outbox relay against the real broker: in order, once, also with two relays on one store."""
+"""The outbox relay against the real broker: in order, once, also with two relays on one store; a row
+the broker can never take is dead-lettered; a killed relay's journaled marks are not sent again."""
 
 import asyncio
 from datetime import UTC, datetime
@@ -8,8 +9,9 @@ import pytest
 from sqlmodel import SQLModel, col, func, select
 
 from seevee_shared.bus import OutboxRelay, outbox_add
-from seevee_shared.bus.outbox import new_producer
-from seevee_shared.bus.tables import OutboxRecord
+from seevee_shared.bus.outbox import DEAD_LETTERED, new_producer
+from seevee_shared.bus.outbox_marks import JournalMarks, marks_for
+from seevee_shared.bus.tables import OutboxDeadLetter, OutboxRecord
 from seevee_shared.cloudevents import CloudEvent
 from seevee_shared.db import Database
 from seevee_shared.events import ContactRevealed, Topic
@@ -85,3 +87,100 @@ async def test_two_relays_on_one_store_publish_each_row_once_and_in_order_per_ke
             int(event.data["reveal_id"].rsplit("-", 1)[1]) for event in seen if event.subject == contact
         ]
         assert numbers == sorted(numbers), f"events of {contact} out of order"
+
+
+async def _store(tmp_path: Path) -> Database:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/outbox.db")
+    async with db.engine.begin() as connection:
+        await connection.run_sync(
+            SQLModel.metadata.create_all,
+            tables=[OutboxRecord.__table__, OutboxDeadLetter.__table__],  # type: ignore[attr-defined]
+        )
+    return db
+
+
+def _oversized(event: CloudEvent) -> CloudEvent:
+    """The event with 1.2 MB in one field: more than the producer's 1 MiB ``max_request_size``."""
+    return event.model_copy(update={"data": {**event.data, "employer_name": "x" * 1_200_000}})
+
+
+async def test_a_row_the_broker_can_never_take_is_dead_lettered_and_the_rest_flow_in_order(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    batch = unique_topic_suffix()
+    db = await _store(tmp_path)
+    before, big, after = reveal(batch, 0), _oversized(reveal(batch, 7)), reveal(batch, 14)  # one key
+    other_workspace = reveal(batch, 1).model_copy(update={"workspaceid": "ws-b"})
+    async with db.transaction() as session:
+        for event in (before, big, other_workspace, after):
+            outbox_add(session, event)
+
+    producer = new_producer(kafka_bootstrap, "relay-dead-letter")
+    await producer.start()
+    relay = OutboxRelay(db, producer)
+    dead_before = DEAD_LETTERED.labels(Topic.CONTACT_REVEALED, "MessageSizeTooLargeError")._value.get()
+    try:
+        for _ in range(3):
+            await relay.publish_pending()
+    finally:
+        await producer.stop()
+        relay.close()
+
+    seen = await consume(
+        kafka_bootstrap,
+        Topic.CONTACT_REVEALED,
+        3,
+        timeout=15,
+        where=lambda e: e.data["reveal_id"].startswith(f"r-{batch}-"),
+    )
+    assert [event.id for event in seen if event.subject == before.subject] == [before.id, after.id]
+    assert other_workspace.id in {event.id for event in seen}
+    async with db.transaction() as session:
+        dead = (await session.exec(select(OutboxDeadLetter))).all()
+        left = (
+            await session.exec(select(OutboxRecord.event_id).where(col(OutboxRecord.published_at).is_(None)))
+        ).all()
+    await db.dispose()
+    assert [(row.event_id, row.error_type) for row in dead] == [(big.id, "MessageSizeTooLargeError")]
+    assert "max_request_size" in dead[0].error and len(dead[0].payload) > 1_200_000
+    assert left == [], "the dead row left the outbox and nothing else is pending"
+    after_count = DEAD_LETTERED.labels(Topic.CONTACT_REVEALED, "MessageSizeTooLargeError")._value.get()
+    assert after_count == dead_before + 1
+
+
+async def test_marks_a_killed_relay_journaled_are_applied_before_the_next_turn_reads(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    batch = unique_topic_suffix()
+    db = await _store(tmp_path)
+    events = [reveal(batch, n) for n in range(4)]
+    async with db.transaction() as session:
+        for event in events:
+            outbox_add(session, event)
+    journal = marks_for(db)
+    assert isinstance(journal, JournalMarks), "a SQLite file keeps its marks in a journal beside it"
+    await journal.record([events[0].id, events[1].id], [])  # acknowledged, then the process died
+    journal.close()
+
+    producer = new_producer(kafka_bootstrap, "relay-journal")
+    await producer.start()
+    relay = OutboxRelay(db, producer)
+    try:
+        assert await relay.publish_pending() == 2
+    finally:
+        await producer.stop()
+        relay.close()
+    seen = await consume(
+        kafka_bootstrap,
+        Topic.CONTACT_REVEALED,
+        4,
+        timeout=8,
+        where=lambda e: e.data["reveal_id"].startswith(f"r-{batch}-"),
+    )
+    async with db.transaction() as session:
+        pending = (
+            await session.exec(select(func.count()).where(col(OutboxRecord.published_at).is_(None)))
+        ).one()
+    await db.dispose()
+    assert sorted(event.id for event in seen) == sorted([events[2].id, events[3].id])
+    assert pending == 0

@@ -1,4 +1,5 @@
-"""The two tables every service's store has: the inbox (effects once) and the outbox (nothing lost)."""
+"""The tables every service's store has: the inbox (effects once), the outbox (nothing lost) and the
+outbox's dead letters (one unsendable row never holds back the others)."""
 
 from datetime import datetime
 
@@ -30,3 +31,20 @@ class OutboxRecord(SQLModel, table=True):
     payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     published_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class OutboxDeadLetter(SQLModel, table=True):
+    """An outbox row the broker can never take (too large, invalid), moved aside with why, so the rows
+    behind it flow; kept until an operator deals with it."""
+
+    __tablename__ = "outbox_dead_letter"
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int
+    event_id: str = Field(max_length=200, unique=True)
+    topic: str = Field(max_length=200)
+    key: str = Field(max_length=200)
+    payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    error_type: str = Field(max_length=200)
+    error: str = Field(max_length=2000)
+    failed_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

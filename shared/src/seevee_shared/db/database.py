@@ -8,8 +8,11 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+_READ_ONLY = "seevee_read_only"
+"""Execution option of ``Database.reading``'s connections: SQLite begins them deferred."""
 
 
 def is_sqlite(url: str) -> bool:
@@ -34,7 +37,8 @@ def _prepare_sqlite(engine: AsyncEngine, url: str) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reading = connection.get_execution_options().get(_READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -57,6 +61,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **options)
         if is_sqlite(url):
             _prepare_sqlite(self.engine, url)
+        self._reader = self.engine.execution_options(**{_READ_ONLY: True})
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
 
     @asynccontextmanager
@@ -64,6 +69,13 @@ class Database:
         """One unit of work: everything inside commits together or not at all."""
         async with self._sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only snapshot that never waits for a writer: on SQLite a deferred transaction,
+        which in WAL mode needs no write lock (a long write elsewhere does not hold it up)."""
+        async with self._reader.connect() as connection, connection.begin():
+            yield connection
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
