@@ -148,3 +148,78 @@ def sns_notification(
         "Message": json.dumps(ses_message),
         "Timestamp": at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
     }
+
+
+BASIC_AUTH_PROVIDERS = frozenset({"postmark", "sparkpost", "mailjet", "brevo"})
+LEGACY_FORM = "form"
+"""An event given as ``{"form": {...}}`` is posted as Mailgun's legacy form-encoded webhook."""
+
+
+@dataclass(frozen=True)
+class WebhookSigners:
+    """Credentials for all nine providers, and one event posted the way each provider posts it.
+
+    ``settings()`` is what the ingest needs to accept them (``WebhookCredentials`` field names).
+    """
+
+    sendgrid: SendGridSigner
+    sns: SnsSigner
+    topic_arn: str
+    mailgun_key: str
+    basic_auth: str
+    svix_secret: str
+    mandrill_key: str
+    mandrill_url: str
+
+    @classmethod
+    def create(cls, cert_dir: Path, region: str = "us-east-1") -> "WebhookSigners":
+        return cls(
+            sendgrid=SendGridSigner(),
+            sns=SnsSigner(cert_dir, region),
+            topic_arn=f"arn:aws:sns:{region}:123456789012:ses-feedback",
+            mailgun_key=secrets.token_hex(16),
+            basic_auth=f"esp:{secrets.token_urlsafe(12)}",
+            svix_secret=new_svix_secret(),
+            mandrill_key=secrets.token_urlsafe(16),
+            mandrill_url="https://hooks.seevee.test/v1/webhooks/mandrill",
+        )
+
+    def settings(self, cert_dir: Path) -> dict[str, Any]:
+        return {
+            "sendgrid_webhook_public_key": self.sendgrid.public_key_b64,
+            "mailgun_webhook_signing_key": self.mailgun_key,
+            **{f"{name}_webhook_basic_auth": self.basic_auth for name in BASIC_AUTH_PROVIDERS},
+            "ses_sns_topic_arns": self.topic_arn,
+            "ses_sns_cert_dir": cert_dir,
+            "resend_webhook_secret": self.svix_secret,
+            "mandrill_webhook_key": self.mandrill_key,
+            "mandrill_webhook_url": self.mandrill_url,
+        }
+
+    def post(self, provider: str, event: Any, event_id: str, at: datetime) -> SignedRequest:
+        """One provider event (a batch item, SES's notification, Mailgun's ``event-data``) as posted."""
+        timestamp = int(at.timestamp())
+        if provider == "sendgrid":
+            return self.sendgrid.sign([event], timestamp)
+        if provider == "mailgun":
+            if isinstance(event, dict) and LEGACY_FORM in event:
+                return self._mailgun_form(event[LEGACY_FORM], timestamp, event_id)
+            return sign_mailgun(self.mailgun_key, event, timestamp, token=event_id)
+        if provider in BASIC_AUTH_PROVIDERS:
+            body = [event] if provider == "sparkpost" else event
+            headers = {**basic_auth_headers(self.basic_auth), "Content-Type": "application/json"}
+            return SignedRequest(json.dumps(body).encode(), headers)
+        if provider == "ses":
+            return self.sns.sign(sns_notification(self.topic_arn, event, event_id, at))
+        if provider == "resend":
+            return sign_svix(self.svix_secret, event_id, timestamp, json.dumps(event).encode())
+        if provider == "mandrill":
+            return sign_mandrill(self.mandrill_key, self.mandrill_url, [event])
+        raise ValueError(f"no such provider {provider!r}")
+
+    def _mailgun_form(self, fields: dict[str, str], timestamp: int, token: str) -> SignedRequest:
+        signature = mailgun.signature_for(self.mailgun_key.encode(), str(timestamp), token)
+        signed = {**fields, "timestamp": str(timestamp), "token": token, "signature": signature}
+        return SignedRequest(
+            urlencode(signed).encode(), {"Content-Type": "application/x-www-form-urlencoded"}
+        )

@@ -71,6 +71,34 @@ def _mailgun_samples() -> list[Any]:
     ]
 
 
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "providers"
+
+
+def _as_body(provider: str, payload: Any) -> Any | None:
+    """A documented-event fixture as the JSON document its provider posts (before encoding)."""
+    if provider in {"sendgrid", "sparkpost", "mandrill"}:
+        return [payload]
+    if provider == "mailgun":
+        return None if "form" in payload else {"signature": {"token": "t"}, "event-data": payload}
+    if provider == "ses":
+        return {
+            "Type": "Notification",
+            "MessageId": "m",
+            "Timestamp": "2026-01-01T00:00:00Z",
+            "Message": payload,
+        }
+    return payload
+
+
+def _own_fixtures(provider: str) -> list[Any]:
+    found = []
+    for path in sorted((FIXTURES / provider).glob("*.json")):
+        body = _as_body(provider, json.loads(path.read_text())["payload"])
+        if body is not None:
+            found.append(body)
+    return found
+
+
 SAMPLES: dict[str, list[Any]] = {name: _samples(name) for name in PROVIDERS if name not in {"mailgun", "ses"}}
 SAMPLES["mailgun"] = _mailgun_samples()
 SAMPLES["ses"] = [sample for sample in _samples("ses") if isinstance(sample, dict) and "Type" in sample] + [
@@ -78,6 +106,8 @@ SAMPLES["ses"] = [sample for sample in _samples("ses") if isinstance(sample, dic
     for sample in _samples("ses")
     if isinstance(sample, dict) and "notificationType" in sample
 ]
+for _name in PROVIDERS:
+    SAMPLES[_name] += _own_fixtures(_name)
 
 
 @st.composite
