@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from bounce_ingest.classification import Verdict, classify
+from bounce_ingest.providers.fields import enhanced_status
 from bounce_ingest.records import ProviderRecord
 
 NO_EVIDENCE = frozenset({"undefined", "onhold"})
@@ -29,25 +30,31 @@ def refined(reason: str, status: str | None, code: int | None, diagnostic: str |
     spam filter it stays the ``userunknown`` the provider determined.
     """
     labelled = classify(status, code, None, hint=reason)
-    if not _names_a_reason(status, code, diagnostic):
-        return labelled
     evidence = classify(status, code, diagnostic)
-    if evidence.reason not in NO_EVIDENCE and evidence.category == labelled.category:
+    if (
+        evidence.reason not in NO_EVIDENCE
+        and evidence.category == labelled.category
+        and _specific(evidence, status, diagnostic)
+    ):
         return evidence
     return labelled
 
 
+SPECIFIC_LAYERS = frozenset({"phrase", "command"})
+"""Evidence that names a reason in words; a status code counts only when more specific than a label."""
 GENERIC_DETAILS = frozenset({"0"})
 GENERIC_STATUSES = frozenset({"7.1"})
 """X.Y.0 says only the subject, and X.7.1 ("delivery not authorized") is policy's catch-all: neither is
 more specific than a provider's own label."""
 
 
-def _names_a_reason(status: str | None, code: int | None, diagnostic: str | None) -> bool:
-    """Whether the text, or a status code more specific than its subject, names a reason."""
-    if diagnostic and classify(None, code, diagnostic).reason not in NO_EVIDENCE:
+def _specific(evidence: Verdict, status: str | None, diagnostic: str | None) -> bool:
+    """Whether the evidence names its reason more specifically than a provider's label does."""
+    if evidence.decided_by in SPECIFIC_LAYERS:
         return True
-    parts = (status or "").strip().split(".")
+    if evidence.decided_by != "status":
+        return False
+    parts = (status or enhanced_status(diagnostic) or "").strip().split(".")
     if len(parts) != 3:
         return False
     return parts[2] not in GENERIC_DETAILS and f"{parts[1]}.{parts[2]}" not in GENERIC_STATUSES
