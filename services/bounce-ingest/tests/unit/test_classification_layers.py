@@ -240,3 +240,26 @@ def test_any_evidence_gives_a_valid_verdict(
     assert verdict.category in ("mailbox_unknown", "temporary", "spam_policy")
     assert verdict.permanent is (verdict.category == "mailbox_unknown")
     assert verdict.decided_by in LAYERS
+
+
+@pytest.mark.parametrize(
+    ("diagnostic", "reason"),
+    [
+        # Providers' own published error codes name the reason whatever the words around them say
+        (
+            "550 5.5.0 Adresse d au moins un destinataire invalide. Invalid recipient. LPN007_416",
+            "userunknown",
+        ),
+        ("552 5.1.1 Boite du destinataire pleine. Recipient overquota. OFR_417 [417]", "mailboxfull"),
+        ("Mail rejete. Mail rejected. OFR_506 [506]", "spamdetected"),
+        ("554 5.7.1 Client host rejected LPN000_630", "policyviolation"),
+        ("552 This message has been rejected due to content judged to be spam. IB212", "spamdetected"),
+        ("421 Temporarily rejected. Reverse DNS for this IP failed. IB108", "requireptr"),
+        ("554 Connection refused. This IP has a poor reputation on Cloudmark. IB103", "badreputation"),
+        ("554 AUP#CXBL The sending IP has been blocked", "blocked"),
+        ("554 AUP#CXSNDR authentication checks failed", "authfailure"),
+        ("421 AUP#CXCNCT too many connections", "ratelimited"),
+    ],
+)
+def test_provider_error_codes(diagnostic: str, reason: str) -> None:
+    assert classify(None, None, diagnostic).reason == reason
