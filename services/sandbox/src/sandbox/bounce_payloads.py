@@ -1,7 +1,8 @@
-"""Bounce reports as SendGrid and SES deliver them, for the four ways a demo send fails.
+"""Bounce reports as SendGrid, SES and Mailgun deliver them, for the four ways a demo send fails.
 
 Pure: the caller passes the time and the random source. Each report echoes our message id
-(``seevee_message_id``: a SendGrid custom arg, an SES message tag) as the sender set it at send time.
+(``seevee_message_id``: a SendGrid custom arg, an SES message tag, a Mailgun user variable) as the
+sender set it at send time.
 """
 
 import base64
@@ -40,6 +41,8 @@ class BounceStory:
     sendgrid_classification: str
     ses_type: str
     ses_subtype: str
+    mailgun_reason: str
+    """Mailgun's ``reason`` of a final ``failed`` event (``old``: soft failures until it gave up)."""
 
     def diagnostic(self, recipient: str) -> str:
         return self.reply.format(recipient=recipient, domain=recipient.rsplit("@", 1)[-1])
@@ -54,6 +57,7 @@ STORIES: dict[BounceKind, BounceStory] = {
         sendgrid_classification="Invalid Address",
         ses_type="Permanent",
         ses_subtype="General",
+        mailgun_reason="bounce",
     ),
     BounceKind.DEAD_DOMAIN: BounceStory(
         category="mailbox_unknown",
@@ -64,6 +68,7 @@ STORIES: dict[BounceKind, BounceStory] = {
         sendgrid_classification="Unclassified",
         ses_type="Permanent",
         ses_subtype="General",
+        mailgun_reason="generic",
     ),
     BounceKind.MAILBOX_FULL: BounceStory(
         category="temporary",
@@ -73,6 +78,7 @@ STORIES: dict[BounceKind, BounceStory] = {
         sendgrid_classification="Mailbox Unavailable",
         ses_type="Transient",
         ses_subtype="MailboxFull",
+        mailgun_reason="old",
     ),
     BounceKind.SPAM_POLICY: BounceStory(
         category="spam_policy",
@@ -82,6 +88,7 @@ STORIES: dict[BounceKind, BounceStory] = {
         sendgrid_classification="Content",
         ses_type="Permanent",
         ses_subtype="General",
+        mailgun_reason="generic",
     ),
 }
 
@@ -173,6 +180,40 @@ def ses_bounce(send: Send, kind: BounceKind, at: datetime, rng: random.Random) -
                 MESSAGE_ID_KEY: [send.message_id],
             },
         },
+    }
+
+
+def mailgun_failure(send: Send, kind: BounceKind, at: datetime, rng: random.Random) -> dict[str, Any]:
+    """The ``event-data`` of a Mailgun ``failed`` event: final (``permanent``), our id as a user variable."""
+    story = STORIES[kind]
+    diagnostic = story.diagnostic(send.recipient)
+    return {
+        "id": base64.urlsafe_b64encode(rng.getrandbits(128).to_bytes(16, "big")).decode().rstrip("="),
+        "event": "failed",
+        "severity": "permanent",
+        "reason": story.mailgun_reason,
+        "timestamp": at.timestamp(),
+        "recipient": send.recipient,
+        "recipient-domain": send.recipient.rsplit("@", 1)[-1],
+        "log-level": "error",
+        "message": {
+            "headers": {
+                "message-id": send.provider_message_id,
+                "from": send.sender_mailbox,
+                "to": send.recipient,
+                "subject": send.subject,
+            },
+            "size": 2048,
+        },
+        "delivery-status": {
+            "code": int(diagnostic[:3]),
+            "message": diagnostic,
+            "description": "",
+            "attempt-no": 1,
+            "mx-host": f"mx.{send.recipient.rsplit('@', 1)[-1]}",
+        },
+        "user-variables": {MESSAGE_ID_KEY: send.message_id},
+        "tags": ["seevee-run"],
     }
 
 

@@ -1,8 +1,8 @@
 """``make demo``: the rest of SeeVee against the running pipeline, then what the pipeline made of it.
 
 Reveals contacts, creates their runs through the API, sends step 1 of each (as the sender), posts signed
-SendGrid and SES bounces for a share of the sends, and prints the paused runs, tasks, labelled threads
-and refund records the services report. Exit 0 when every expected effect showed up, 1 when some did
+SendGrid, SES and Mailgun bounces for a share of the sends, and prints the paused runs, tasks, labelled
+threads and refund records the services report. Exit 0 when every expected effect showed up, 1 when some did
 not within the timeout, 2 when the pipeline is not running or refuses the demo's calls.
 """
 

@@ -15,8 +15,8 @@ from seevee_shared.cloudevents import CloudEvent
 from seevee_shared.events import MessageSent, RunStepDue
 
 SENDER_SOURCE = "/seevee/sender"
-Provider = Literal["sendgrid", "ses"]
-PROVIDERS: tuple[Provider, ...] = ("sendgrid", "ses")
+Provider = Literal["sendgrid", "ses", "mailgun"]
+PROVIDERS: tuple[Provider, ...] = ("sendgrid", "ses", "mailgun")
 SUBJECTS = {1: "Quick introduction", 2: "Following up", 3: "One last note"}
 
 
@@ -40,15 +40,18 @@ class Send:
 
 
 def provider_for(run_id: str) -> Provider:
-    """Half the runs go out through SendGrid, half through SES, and a run keeps its provider."""
+    """A third of the runs go out through each provider, and a run keeps its provider."""
     return PROVIDERS[hashlib.sha256(run_id.encode()).digest()[0] % len(PROVIDERS)]
 
 
 def provider_message_id(provider: Provider, rng: random.Random) -> str:
-    """The id the provider answers a send with: SendGrid's ``X-Message-Id``, SES's ``MessageId``."""
+    """The id the provider answers a send with: SendGrid's ``X-Message-Id``, SES's ``MessageId``,
+    Mailgun's ``id`` (the Message-ID it gives the email, without angle brackets)."""
     raw = rng.getrandbits(128).to_bytes(16, "big")
     if provider == "sendgrid":
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    if provider == "mailgun":
+        return f"{raw[:8].hex()}.{raw[8:].hex()}@mg.seevee-demo.example"
     hex_id = raw.hex()
     return f"0100018{hex_id[:9]}-{hex_id[9:17]}-{hex_id[17:21]}-{hex_id[21:25]}-{hex_id[25:29]}-000000"
 

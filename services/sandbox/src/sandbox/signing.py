@@ -1,12 +1,16 @@
 """Sign webhooks the way the providers do, so the ingest's real verification accepts the sandbox's posts.
 
 SendGrid signs ``timestamp + raw body`` with ECDSA P-256 / SHA-256; SNS signs a canonical string of the
-message's fields with RSA (v1 SHA-1, v2 SHA-256). Both are written from the providers' documentation and
-checked in the tests against signatures the providers themselves produced.
+message's fields with RSA (v1 SHA-1, v2 SHA-256); Mailgun puts an HMAC-SHA256 (hex) of ``timestamp +
+token`` under the account's webhook signing key into the body. All are written from the providers'
+documentation; SendGrid's and SNS's are checked in the tests against signatures the providers produced.
 """
 
 import base64
+import hashlib
+import hmac
 import json
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -91,3 +95,21 @@ def sign_sns(
         "x-amz-sns-topic-arn": str(signed["TopicArn"]),
     }
     return SignedRequest(json.dumps(signed, indent=2).encode(), headers)
+
+
+def mailgun_signature(signing_key: str, timestamp: str, token: str) -> str:
+    return hmac.new(signing_key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
+
+
+def sign_mailgun(
+    signing_key: str, event_data: Mapping[str, Any], timestamp: int, token: str | None = None
+) -> SignedRequest:
+    """A Mailgun v3 JSON webhook: one event, with ``signature`` {timestamp, token, signature} beside it."""
+    token = token or secrets.token_hex(25)
+    signature = {
+        "timestamp": str(timestamp),
+        "token": token,
+        "signature": mailgun_signature(signing_key, str(timestamp), token),
+    }
+    body = json.dumps({"signature": signature, "event-data": dict(event_data)}).encode()
+    return SignedRequest(body, {"Content-Type": "application/json"})

@@ -1,4 +1,4 @@
-"""Plays the ESPs: signed SendGrid batches and SES-via-SNS notifications for the sends chosen to bounce."""
+"""Plays the ESPs: signed SendGrid batches, SES-via-SNS notifications and Mailgun events for the bounces."""
 
 import random
 from dataclasses import dataclass
@@ -7,6 +7,7 @@ from typing import Any
 
 from sandbox.bounce_payloads import (
     BounceKind,
+    mailgun_failure,
     sendgrid_bounce,
     sendgrid_delivered,
     ses_bounce,
@@ -15,7 +16,7 @@ from sandbox.bounce_payloads import (
 from sandbox.credentials import DevCredentials
 from sandbox.pipeline import Pipeline
 from sandbox.sends import Send
-from sandbox.signing import SignedRequest, sign_sendgrid, sign_sns
+from sandbox.signing import SignedRequest, sign_mailgun, sign_sendgrid, sign_sns
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,19 @@ def ses_request(
     return sign_sns(credentials.sns_key, credentials.sns_cert_url, message)
 
 
+def mailgun_request(
+    credentials: DevCredentials, bounce: PlannedBounce, at: datetime, rng: random.Random
+) -> SignedRequest:
+    """Mailgun posts one event per request, signed with the account's webhook signing key."""
+    key = credentials.shared_secrets["MAILGUN_WEBHOOK_SIGNING_KEY"]
+    event = mailgun_failure(bounce.send, bounce.kind, at, rng)
+    return sign_mailgun(key, event, int(at.timestamp()), token=f"{rng.getrandbits(200):050x}")
+
+
+SINGLE_EVENT_REQUESTS = {"ses": ses_request, "mailgun": mailgun_request}
+"""Providers that post one bounce per request (SendGrid batches them)."""
+
+
 async def post_bounces(
     pipeline: Pipeline,
     credentials: DevCredentials,
@@ -72,7 +86,8 @@ async def post_bounces(
         answer = await pipeline.post_webhook("sendgrid", request)
         deliveries.append(Delivery("sendgrid", [b.send.recipient for b in sendgrid], answer))
     for bounce in bounces:
-        if bounce.send.provider == "ses":
-            answer = await pipeline.post_webhook("ses", ses_request(credentials, bounce, at, rng))
-            deliveries.append(Delivery("ses", [bounce.send.recipient], answer))
+        build = SINGLE_EVENT_REQUESTS.get(bounce.send.provider)
+        if build is not None:
+            answer = await pipeline.post_webhook(bounce.send.provider, build(credentials, bounce, at, rng))
+            deliveries.append(Delivery(bounce.send.provider, [bounce.send.recipient], answer))
     return deliveries

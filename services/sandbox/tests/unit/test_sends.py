@@ -45,8 +45,8 @@ def test_a_run_always_goes_out_through_the_same_provider(run_id: str) -> None:
     assert sends == {provider_for(run_id)}
 
 
-def test_both_providers_are_used() -> None:
-    assert {provider_for(f"run-{n}") for n in range(32)} == {"sendgrid", "ses"}
+def test_every_provider_is_used() -> None:
+    assert {provider_for(f"run-{n}") for n in range(48)} == {"sendgrid", "ses", "mailgun"}
 
 
 def test_the_message_sent_event_is_the_contract_keyed_by_contact() -> None:

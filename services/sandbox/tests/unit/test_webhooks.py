@@ -1,6 +1,8 @@
 """Signed requests as the ingest receives them: verifiable with the dev credentials' public halves only."""
 
 import base64
+import hashlib
+import hmac
 import json
 import random
 from datetime import UTC, datetime
@@ -17,7 +19,7 @@ from sandbox.bounce_payloads import BounceKind
 from sandbox.credentials import dev_environment, load_or_create
 from sandbox.sends import Send
 from sandbox.signing import SENDGRID_SIGNATURE_HEADER, SENDGRID_TIMESTAMP_HEADER, sns_canonical_string
-from sandbox.webhooks import PlannedBounce, sendgrid_request, ses_request
+from sandbox.webhooks import PlannedBounce, mailgun_request, sendgrid_request, ses_request
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -78,3 +80,26 @@ def test_an_ses_notification_verifies_with_the_certificate_the_ingest_is_given(t
     key.verify(base64.b64decode(posted["Signature"]), sns_canonical_string(posted), PKCS1v15(), SHA256())
     tags = json.loads(posted["Message"])["mail"]["tags"]
     assert tags["seevee_message_id"] == ["message-4"]
+
+
+def test_a_mailgun_event_is_signed_with_the_key_the_ingest_is_given(tmp_path: Path) -> None:
+    env = dev_environment(tmp_path)
+    request = mailgun_request(
+        load_or_create(tmp_path),
+        PlannedBounce(a_send(5, "mailgun"), BounceKind.MAILBOX_FULL),
+        NOW,
+        random.Random(3),
+    )
+    posted = json.loads(request.body)
+    signature = posted["signature"]
+    expected = hmac.new(
+        env["MAILGUN_WEBHOOK_SIGNING_KEY"].encode(),
+        (signature["timestamp"] + signature["token"]).encode(),
+        hashlib.sha256,
+    ).hexdigest()
+
+    assert signature["signature"] == expected
+    event = posted["event-data"]
+    assert (event["event"], event["severity"], event["reason"]) == ("failed", "permanent", "old")
+    assert event["user-variables"]["seevee_message_id"] == "message-5"
+    assert event["delivery-status"]["code"] == 452
