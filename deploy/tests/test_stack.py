@@ -70,3 +70,30 @@ async def test_a_service_that_cannot_start_fails_the_stack_with_its_log(
 
     assert "thread-service.log" in str(failure.value)
     assert not any(_alive(child.pid) for child in spawned)
+
+
+@pytest.mark.kafka
+async def test_a_killed_service_is_started_again_on_its_store(
+    kafka_bootstrap: str, tmp_path: Path, spawned: list[subprocess.Popen[bytes]]
+) -> None:
+    task_service = next(s for s in SERVICES if s.name == "task-service")
+    launcher = Stack(
+        var_dir=tmp_path,
+        services=[task_service],
+        ports={"task-service": free_port()},
+        kafka_bootstrap=kafka_bootstrap,
+    )
+    async with launcher as running, httpx.AsyncClient() as client:
+        first = running.pid("task-service")
+        running.kill("task-service")
+        spawned[0].wait(timeout=30)
+        assert running.pid("task-service") is None
+
+        await running.restart("task-service")
+        answer = await client.get(f"{running.urls['task-service']}/readyz")
+        second = running.pid("task-service")
+
+    assert first is not None and second is not None and second != first
+    assert spawned[0].returncode == -9
+    assert answer.status_code == 200
+    assert not any(_alive(child.pid) for child in spawned)

@@ -58,6 +58,15 @@ class LocalPostgres:
     def url(self) -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
 
+    @property
+    def postmaster_pid(self) -> int | None:
+        """The server's main process (from ``postmaster.pid``), or None when it is not running."""
+        pid_file = self.data / "postmaster.pid"
+        if not pid_file.is_file():
+            return None
+        first_line = pid_file.read_text().split("\n", 1)[0].strip()
+        return int(first_line) if first_line.isdigit() else None
+
     def _run(self, *args: str) -> None:
         subprocess.run([*self._as_postgres, *args], check=True, capture_output=True, timeout=120)
 

@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -85,6 +86,28 @@ class Stack:
         children, self._children = self._children, {}
         await asyncio.gather(*(processes.stop(child) for child in children.values()))
         await self._exit_stack.aclose()
+
+    def pid(self, name: str) -> int | None:
+        """The running process of a service (its process group has the same id), or None."""
+        child = self._children.get(name)
+        return child.pid if child is not None and child.poll() is None else None
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Signal a service's whole process group at once, as ``kill -9`` does in a fault test."""
+        child = self._children[name]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, sig)
+
+    async def restart(self, name: str) -> None:
+        """Start a service again (after ``kill``, a crash, a change) and wait until it is ready."""
+        if self.kafka_bootstrap is None:
+            raise RuntimeError("the stack was never started")
+        old = self._children.pop(name, None)
+        if old is not None:
+            await processes.stop(old)
+        spec = next(spec for spec in self.services if spec.name == name)
+        self._children[name] = self._spawn(spec, self.kafka_bootstrap)
+        await self._wait_ready(name)
 
     async def __aenter__(self) -> "Stack":
         await self.start()
