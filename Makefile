@@ -11,7 +11,7 @@ export UV_LINK_MODE := copy
 export SEEVEE_SHARED_DIR ?= $(abspath ../shared)
 
 .PHONY: setup run demo test test-unit lint format token clean bench bench-quick dsn-eval kafka schemas \
-	images up down chart-check
+	images up down chart-check chaos
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -38,7 +38,7 @@ test-unit: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy shared/src deploy/src services/*/src
+	$(VENV)/bin/mypy shared/src deploy/src services/*/src chaos
 
 format: setup
 	$(VENV)/bin/ruff format .
@@ -78,6 +78,14 @@ down: setup
 
 chart-check: setup
 	bash deploy/helm/check.sh
+
+# make chaos [DB=sqlite|postgres] [FAULT=none|db-stop] [N=1000] [KILLS=2] [CHAOS_ARGS=...]
+DB ?= sqlite
+FAULT ?= none
+N ?= 1000
+KILLS ?= 2
+chaos: setup
+	$(PY) -m chaos.run --db $(DB) --fault $(FAULT) --bounces $(N) --kills $(KILLS) $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
