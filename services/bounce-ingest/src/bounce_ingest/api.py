@@ -95,6 +95,13 @@ async def read_body(request: Request) -> bytes:
     return bytes(body)
 
 
+@router.head("/v1/webhooks/{provider}", status_code=200)
+async def probe_webhook(provider: str) -> None:
+    """The unsigned HEAD Mandrill sends when a webhook is created: the URL exists (nothing is read)."""
+    if provider not in PROVIDERS:
+        raise NotFound(f"no webhook for provider {provider!r}")
+
+
 @router.post("/v1/webhooks/{provider}", response_model=DeliveryAnswer)
 async def receive_webhook(provider: str, request: Request) -> JSONResponse:
     """Verify, parse, then store durably; 2xx only once the records (and their events) are committed."""

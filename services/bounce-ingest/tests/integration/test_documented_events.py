@@ -201,3 +201,11 @@ async def test_signed_random_and_mutated_payloads_never_get_a_5xx(
             payload = {"notificationType": payload}
     response = await _post(client, signers, provider, payload)
     assert response.status_code < 500, (provider, payload, response.text)
+
+
+async def test_the_unsigned_head_of_a_new_webhook_is_answered(
+    service: tuple[FastAPI, Any, WebhookSigners],
+) -> None:
+    _, client, _ = service
+    assert (await client.head("/v1/webhooks/mandrill")).status_code == 200
+    assert (await client.head("/v1/webhooks/nosuchesp")).status_code == 404
