@@ -7,7 +7,7 @@ fields listed here. A breaking change is a new major ``dataschema``, published b
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Final, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
@@ -43,6 +43,65 @@ RefundStatus = Literal["eligible", "needs_review", "ineligible", "requested", "a
 RefundBasis = Literal[
     "dead_domain", "name_mismatch", "mailbox_unknown", "temporary", "spam_policy", "outside_window"
 ]
+
+
+class BounceCategory:
+    """The three bounce categories (ARCHITECTURE 4): the one spelling every service uses."""
+
+    MAILBOX_UNKNOWN: Final = "mailbox_unknown"
+    TEMPORARY: Final = "temporary"
+    SPAM_POLICY: Final = "spam_policy"
+    ALL: Final[tuple[Category, ...]] = get_args(Category)
+
+
+class MatchedKey:
+    """Which key correlated a bounce to its message, in the order they are tried."""
+
+    MESSAGE_ID: Final = "message_id"
+    PROVIDER_MESSAGE_ID: Final = "provider_message_id"
+    SMTP_MESSAGE_ID: Final = "smtp_message_id"
+    RECIPIENT: Final = "recipient"
+    ALL: Final[tuple[MatchedBy, ...]] = get_args(MatchedBy)
+
+
+class Cause:
+    """Why a run was paused, resumed or stopped."""
+
+    BOUNCE: Final = "bounce"
+    USER: Final = "user"
+    BULK: Final = "bulk"
+    POLICY: Final = "policy"
+    COMPLAINT: Final = "complaint"
+    ALL: Final[tuple[RunCause, ...]] = get_args(RunCause)
+
+
+class RefundState:
+    """The statuses of a refund record."""
+
+    ELIGIBLE: Final = "eligible"
+    NEEDS_REVIEW: Final = "needs_review"
+    INELIGIBLE: Final = "ineligible"
+    REQUESTED: Final = "requested"
+    APPROVED: Final = "approved"
+    DENIED: Final = "denied"
+    ALL: Final[tuple[RefundStatus, ...]] = get_args(RefundStatus)
+
+
+class Basis:
+    """Why a refund record has its status."""
+
+    DEAD_DOMAIN: Final = "dead_domain"
+    NAME_MISMATCH: Final = "name_mismatch"
+    MAILBOX_UNKNOWN: Final = "mailbox_unknown"
+    TEMPORARY: Final = "temporary"
+    SPAM_POLICY: Final = "spam_policy"
+    OUTSIDE_WINDOW: Final = "outside_window"
+    ALL: Final[tuple[RefundBasis, ...]] = get_args(RefundBasis)
+
+
+LABEL_BOUNCED: Final = "bounced"
+LABEL_COMPLAINED: Final = "complained"
+"""The labels ``thread.message_labeled`` carries."""
 
 
 def _require_aware(value: datetime) -> datetime:

@@ -5,12 +5,9 @@ import re
 import sys
 from collections.abc import MutableMapping
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import structlog
-
-if TYPE_CHECKING:
-    from seevee_shared.cloudevents import CloudEvent
 
 _EMAIL = re.compile(r"([A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]*@([A-Za-z0-9.\-]+\.[A-Za-z]{2,})")
 
@@ -45,7 +42,16 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     structlog.contextvars.bind_contextvars(service=service)
 
 
-def event_log_context(event: "CloudEvent") -> AbstractContextManager[None]:
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
+
+
+def event_log_context(event: _Identified) -> AbstractContextManager[None]:
     """Every line logged while an event is handled carries its id, its contact and its trace."""
     return structlog.contextvars.bound_contextvars(
         event_id=event.id, event_type=event.type, contact_id=event.subject, trace_id=event.id

@@ -7,9 +7,9 @@ the FastAPI app whose lifespan migrates the store, starts the relay and the cons
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -19,16 +19,23 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from seevee_shared.bus.consumer import EventConsumer, Handler
+from seevee_shared.bus.consumer import EventConsumer
+from seevee_shared.bus.legacy import LegacyHandler
 from seevee_shared.bus.outbox import OutboxRelay, new_producer
+from seevee_shared.bus.seam import Handlers
 from seevee_shared.db import Database
 from seevee_shared.http import install_problem_handlers, problem_response
 from seevee_shared.kafka_admin import ensure_topics
 from seevee_shared.kafka_security import broker_security, client_options
 from seevee_shared.logging import configure_logging, get_logger
 from seevee_shared.settings import ServiceSettings
+from seevee_shared.store import SqlRows, Store
 
 Background = Callable[[Database, Any], Awaitable[None]]
+Registry = Handlers[Any] | Mapping[str, LegacyHandler]
+"""A service's handlers: the seam's registry, or (the old path, until every service converts) a map
+of topic -> session handler."""
+S = TypeVar("S", bound=Store)
 log = get_logger(__name__)
 
 
@@ -41,6 +48,20 @@ async def _db_session(request: Request) -> AsyncIterator[AsyncSession]:
 DbSession = Annotated[AsyncSession, Depends(_db_session, scope="function")]
 
 
+def store_dependency(store: Callable[[SqlRows], S]) -> Callable[[Request], AsyncIterator[S]]:
+    """A FastAPI dependency giving a route the service's store in a transaction of its own: what the
+    route changed is written when it returns (an error rolls all back), then the relay is woken."""
+
+    async def dependency(request: Request) -> AsyncIterator[S]:
+        async with request.app.state.db.transaction() as session:
+            opened = store(SqlRows(await session.connection()))
+            yield opened
+            await opened.write()
+        request.app.state.relay.wake()
+
+    return dependency
+
+
 class ServiceRuntime:
     """What one running service holds; kept on ``app.state.runtime`` for tests and probes."""
 
@@ -48,7 +69,7 @@ class ServiceRuntime:
         self,
         name: str,
         settings: ServiceSettings,
-        handlers: dict[str, Handler],
+        handlers: Registry | None,
         migrations_dir: Path | None,
         background: Sequence[Background],
     ) -> None:
@@ -212,14 +233,14 @@ def build_service(
     *,
     name: str,
     settings: ServiceSettings,
-    handlers: dict[str, Handler] | None = None,
+    handlers: Registry | None = None,
     routers: Sequence[APIRouter] = (),
     migrations_dir: Path | None = None,
     background: Sequence[Background] = (),
     description: str = "",
 ) -> FastAPI:
     configure_logging(name, settings.log_level)
-    runtime = ServiceRuntime(name, settings, dict(handlers or {}), migrations_dir, background)
+    runtime = ServiceRuntime(name, settings, handlers, migrations_dir, background)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -1,22 +1,27 @@
 """The shared consumer and outbox against the real broker and a real SQLite file."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from prometheus_client import REGISTRY
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Field, SQLModel, func, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from seevee_shared.bus import outbox_add
+from seevee_shared.bus import EventMeta, Handlers, on
 from seevee_shared.bus.tables import InboxRecord, OutboxRecord
 from seevee_shared.cloudevents import CloudEvent
 from seevee_shared.events import ContactRevealed, MessageSent, Topic, dlq_topic
 from seevee_shared.kafka_admin import ensure_topics
 from seevee_shared.service import build_service
 from seevee_shared.settings import ServiceSettings
+from seevee_shared.store import Entity, Store
 from seevee_shared.testing import (
     consume,
     eventually,
@@ -35,6 +40,16 @@ class ProbeEffect(SQLModel, table=True):
     __tablename__ = "probe_effects"
     id: int | None = Field(default=None, primary_key=True)
     message_id: str
+
+
+@dataclass
+class Effect:
+    id: int | None
+    message_id: str
+
+
+class ProbeStore(Store):
+    entities = (Entity(ProbeEffect, Effect),)
 
 
 def sent(message_id: str) -> CloudEvent:
@@ -58,14 +73,13 @@ class Probe:
         self.transient_failures: dict[str, int] = {}
         self.always_fail: set[str] = set()
 
-    async def on_sent(self, session: AsyncSession, event: CloudEvent) -> None:
-        data = event.data_as(MessageSent)
+    async def on_sent(self, data: MessageSent, meta: EventMeta, store: ProbeStore) -> None:
         if self.transient_failures.get(data.message_id, 0) > 0:
             self.transient_failures[data.message_id] -= 1
             raise OperationalError("INSERT", {}, Exception("database is locked"))
         if data.message_id in self.always_fail:
             raise RuntimeError("a bug in the handler")
-        session.add(ProbeEffect(message_id=data.message_id))
+        store.add(Effect(id=None, message_id=data.message_id))
         reveal = ContactRevealed(
             reveal_id=f"r-{data.message_id}",
             contact_id=data.contact_id,
@@ -77,9 +91,8 @@ class Probe:
             recommended=False,
             revealed_at=data.sent_at,
         )
-        outbox_add(
-            session,
-            CloudEvent.build(reveal, source="/seevee/probe", workspace_id="ws-1", subject=data.contact_id),
+        store.publish(
+            CloudEvent.build(reveal, source="/seevee/probe", workspace_id="ws-1", subject=data.contact_id)
         )
 
 
@@ -95,7 +108,8 @@ async def probe_app(tmp_path: Path, kafka_bootstrap: str) -> AsyncIterator[tuple
         retry_backoff_seconds=0.05,
     )
     probe = Probe()
-    app = build_service(name="probe", settings=settings, handlers={Topic.MESSAGE_SENT: probe.on_sent})
+    registry = Handlers(store=ProbeStore, topics={Topic.MESSAGE_SENT: on(MessageSent, probe.on_sent)})
+    app = build_service(name="probe", settings=settings, handlers=registry)
     async with app.state.db.engine.begin() as connection:
         await connection.run_sync(
             SQLModel.metadata.create_all,
@@ -172,3 +186,86 @@ def _value_of(event: CloudEvent) -> bytes:
     from seevee_shared.cloudevents import encode
 
     return encode(event)
+
+
+async def _limit_message_bytes(bootstrap: str, topic: str, limit: int) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        resource = ConfigResource(ConfigResourceType.TOPIC, topic, configs={"max.message.bytes": str(limit)})
+        await admin.alter_configs([resource])
+    finally:
+        await admin.close()
+
+
+async def _committed(bootstrap: str, group: str, partition: TopicPartition) -> int:
+    """The group's committed offset on ``partition`` (-1 before any commit)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    found = offsets.get(partition)
+    return found.offset if found is not None else -1
+
+
+def _retries(group: str, stage: str) -> float:
+    return (
+        REGISTRY.get_sample_value("seevee_consumer_poll_retries_total", {"group": group, "stage": stage})
+        or 0.0
+    )
+
+
+async def test_a_record_whose_dead_letter_fails_is_never_committed_past(
+    probe_app: tuple[Any, Probe, str], kafka_bootstrap: str
+) -> None:
+    """The broker refuses the dead letter (too large for the DLQ topic): the consumer keeps trying,
+    consumes nothing after it and commits no offset past it, until the dead letter goes through."""
+    app, _, group = probe_app
+    await _limit_message_bytes(kafka_bootstrap, dlq_topic(group), 1024)
+    key = f"c-big-{unique_topic_suffix()}".encode()
+    poison = b"not a cloudevent " + b"x" * 8000
+    after = sent(f"m-after-big-{unique_topic_suffix()}")
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        async with topic_reader(kafka_bootstrap, dlq_topic(group)) as dlq, running_service(app):
+            sent_at = await producer.send_and_wait(Topic.MESSAGE_SENT, poison, key=key)
+            partition = TopicPartition(Topic.MESSAGE_SENT, sent_at.partition)
+            await eventually(lambda: _true(_retries(group, "dead-letter") >= 1))
+            await producer.send_and_wait(Topic.MESSAGE_SENT, _value_of(after), key=key)
+
+            async def retried_or_skipped() -> bool:
+                skipped = await _committed(kafka_bootstrap, group, partition) > sent_at.offset
+                return skipped or _retries(group, "dead-letter") >= 4
+
+            await eventually(retried_or_skipped)
+            assert await _committed(kafka_bootstrap, group, partition) <= sent_at.offset
+            assert await effects(app, after.data["message_id"]) == 0
+
+            await _limit_message_bytes(kafka_bootstrap, dlq_topic(group), 1_048_588)
+            parked: list[Any] = []
+
+            async def poison_parked() -> bool:
+                parked.extend(await read_records(dlq, 1, timeout=1.0))
+                return any(record.key == key for record in parked)
+
+            await eventually(poison_parked)
+            await eventually(lambda: _has(app, after, 1))
+            await eventually(
+                lambda: _later(_committed(kafka_bootstrap, group, partition), sent_at.offset), timeout=30
+            )
+    finally:
+        await producer.stop()
+    (dead,) = [record for record in parked if record.key == key]
+    assert dead.value == poison
+    assert dict(dead.headers)["x-original-offset"] == str(sent_at.offset).encode()
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def _later(committed: Awaitable[int], offset: int) -> bool:
+    return await committed > offset

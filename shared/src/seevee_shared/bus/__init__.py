@@ -3,14 +3,22 @@
 from seevee_shared.bus.consumer import EventConsumer, Handler
 from seevee_shared.bus.errors import PermanentError
 from seevee_shared.bus.outbox import OutboxRelay, outbox_add
+from seevee_shared.bus.seam import Event, EventMeta, Handlers, Reaction, apply_poll, of_type, on
 from seevee_shared.bus.tables import InboxRecord, OutboxRecord
 
 __all__ = [
+    "Event",
     "EventConsumer",
+    "EventMeta",
     "Handler",
+    "Handlers",
     "InboxRecord",
     "OutboxRecord",
     "OutboxRelay",
     "PermanentError",
+    "Reaction",
+    "apply_poll",
+    "of_type",
+    "on",
     "outbox_add",
 ]

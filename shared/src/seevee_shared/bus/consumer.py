@@ -1,65 +1,54 @@
-"""The consumer every service uses: CloudEvent decoding, inbox, retry, dead-letter, commit after the DB.
+"""The consumer every service uses: decoding, inbox, retry, dead letters, offsets committed last.
 
-One poll is applied in one transaction, then the offsets are committed: an effect is never committed to
-Kafka before it is committed to the store, and the inbox row written with it makes a redelivery a no-op.
-The poll goes straight through first; only if an event fails is it applied again with a savepoint per
-event. On the straight path a handler may come with a prefetch that loads, in one query per table,
-every row the poll's events will look up (see ``PrefetchingHandler`` and ``poll_lookups``).
+One poll is applied in one transaction, then the offsets are committed: an effect is never committed
+to Kafka before it is committed to the store, and the inbox rows written with it make a redelivery a
+no-op. The poll goes straight through first (``seam.apply_poll``: one store, one bulk write); only if
+that fails is it applied again, event by event, each in a savepoint with a store of its own (the
+careful path): permanent failures are dead-lettered, others retried with backoff, none skipped. A
+record that cannot be decoded is dead-lettered without holding back the others.
+
+Nothing is committed past a failed record: ``consume`` returns only when every record of the poll is
+in the store or on the dead-letter topic, retrying whatever fails on the way (the store, the broker
+taking the dead letter), since an error left to FastStream would be swallowed and the next poll's
+commit would skip the records.
 """
 
 import asyncio
+import functools
 import hashlib
 import traceback
-from collections.abc import Awaitable, Callable, Hashable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.middlewares import AckPolicy
 from prometheus_client import Counter
-from sqlalchemy import insert, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from seevee_shared.bus.errors import PERMANENT, is_transient
-from seevee_shared.bus.tables import InboxRecord
-from seevee_shared.cloudevents import CloudEvent, InvalidEvent, decode
-from seevee_shared.db import Database, utcnow
+from seevee_shared.bus.legacy import LegacyHandler, apply_legacy, decode_legacy
+from seevee_shared.bus.legacy import PrefetchingHandler as PrefetchingHandler  # the old path's names,
+from seevee_shared.bus.legacy import poll_lookups as poll_lookups  # where its users import them
+from seevee_shared.bus.seam import Event, Handlers, applied_already, apply_poll, record_applied
+from seevee_shared.cloudevents import InvalidEvent
+from seevee_shared.db import Database
 from seevee_shared.events import dlq_topic
 from seevee_shared.logging import event_log_context, get_logger
+from seevee_shared.store.rows import SqlRows
 
-Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
-Prefetch = Callable[[AsyncSession, Sequence[CloudEvent]], Awaitable[None]]
+T = TypeVar("T")
 
-_LOOKUPS = "seevee.poll_lookups"
-
-
-@dataclass(frozen=True)
-class PrefetchingHandler:
-    """A handler with a prefetch: called once per poll, before the handlers, with the poll's events of
-    the topic, it loads what they need in bulk and records it with ``poll_lookups``."""
-
-    handle: Handler
-    prefetch: Prefetch
-
-    async def __call__(self, session: AsyncSession, event: CloudEvent) -> None:
-        await self.handle(session, event)
-
-
-def poll_lookups(session: AsyncSession) -> dict[Hashable, Any] | None:
-    """What the poll's prefetches found, by lookup key (None: looked up and absent), or None when the
-    session is not a prefetched poll's (the careful path, the API, tests), so the handler queries.
-
-    A handler that writes a row under such a key records it here, so later events of the poll see it.
-    The map lives and dies with the straight path's session: its rollback discards it whole.
-    """
-    lookups: dict[Hashable, Any] | None = session.info.get(_LOOKUPS)
-    return lookups
-
+Handler = LegacyHandler
+"""The old handler shape, ``(session, CloudEvent)`` (see ``bus.legacy``)."""
 
 log = get_logger(__name__)
 
 EVENTS = Counter("seevee_consumer_events_total", "Records seen by consumers", ["group", "topic", "outcome"])
+RETRIES = Counter(
+    "seevee_consumer_poll_retries_total", "Polls tried again after a failure, by stage", ["group", "stage"]
+)
 
 DLQ_HEADERS = (
     "x-error-type",
@@ -72,6 +61,10 @@ DLQ_HEADERS = (
 )
 
 
+DeadLetterSink = Callable[..., Awaitable[Any]]
+"""``(value, topic, key=, headers=)``: the broker's ``publish`` unless a test gives its own."""
+
+
 @dataclass
 class _Dead:
     record: ConsumerRecord[Any, Any]
@@ -80,37 +73,42 @@ class _Dead:
 
 
 @dataclass
-class _Batch:
-    live: list[tuple[ConsumerRecord[Any, Any], CloudEvent]] = field(default_factory=list)
-    dead: list[_Dead] = field(default_factory=list)
+class _Live:
+    record: ConsumerRecord[Any, Any]
+    event: Event[Any]
 
 
 class EventConsumer:
-    """Applies records of the given topics to one service's store through its registered handlers."""
+    """Applies records of the registry's topics to one service's store through its handlers."""
 
     def __init__(
         self,
         *,
         group: str,
         db: Database,
-        handlers: dict[str, Handler],
+        handlers: Handlers[Any] | Mapping[str, LegacyHandler],
         max_attempts: int = 5,
         backoff_seconds: float = 0.2,
         max_backoff_seconds: float = 10.0,
         after_commit: Callable[[], None] | None = None,
+        dead_letters: DeadLetterSink | None = None,
     ) -> None:
         self.group = group
         self.db = db
         self.handlers = handlers
+        self.topics = list(handlers.topics if isinstance(handlers, Handlers) else handlers)
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
         self.max_backoff_seconds = max_backoff_seconds
         self.after_commit = after_commit
-        self._broker: KafkaBroker | None = None
+        self.dead_letters = dead_letters
+        self.careful_polls = 0
+        """Polls that took the careful path (tests check that a poll needed none)."""
 
     def attach(self, broker: KafkaBroker, *, max_records: int = 500) -> None:
         """Subscribe to every handled topic as one batch subscriber of the service's group."""
-        self._broker = broker
+        if self.dead_letters is None:
+            self.dead_letters = broker.publish
 
         async def on_batch(body: Any, msg: KafkaMessage) -> None:
             records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
@@ -121,7 +119,7 @@ class EventConsumer:
                 log.warning("offset commit failed", group=self.group, error=repr(exc))
 
         broker.subscriber(
-            *self.handlers,
+            *self.topics,
             group_id=self.group,
             batch=True,
             max_records=max_records,
@@ -130,157 +128,170 @@ class EventConsumer:
             decoder=_raw_body,
         )(on_batch)
 
-    async def apply(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
-        """Apply a poll's records; returns only when each is in the store or dead-lettered."""
-        batch = self._decode(records)
+    async def apply(self, records: Sequence[ConsumerRecord[Any, Any]], *, careful: bool = False) -> None:
+        """Apply a poll's records; returns only when each is in the store or dead-lettered.
+
+        ``careful`` takes the event-by-event path from the start (what a failure leads to).
+        Any failure is retried, with backoff, on the same records: never raised to the caller,
+        whose next step is committing the poll's offsets.
+        """
+        live, dead = self._decode(records)
+        dead.extend(await self._until_done("store", lambda: self._apply_live(live, careful)))
+        if self.after_commit is not None:
+            self.after_commit()
+        if dead and self.dead_letters is None:
+            raise RuntimeError("dead-lettering needs an attached broker or a dead-letter sink")
+        while dead:
+            await self._until_done("dead-letter", functools.partial(self._dead_letter, dead[0]))
+            dead.pop(0)
+
+    async def _until_done(self, stage: str, step: Callable[[], Awaitable[T]]) -> T:
+        """Run ``step`` until it succeeds, pausing longer after each failure (logged and counted)."""
+        delay = self.backoff_seconds
+        while True:
+            try:
+                return await step()
+            except Exception as exc:
+                RETRIES.labels(self.group, stage).inc()
+                log.error(
+                    "poll failed, retrying the same records",
+                    group=self.group,
+                    stage=stage,
+                    error=repr(exc),
+                    delay=delay,
+                    exc_info=not is_transient(exc),
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_backoff_seconds)
+
+    def _decode(self, records: Sequence[ConsumerRecord[Any, Any]]) -> tuple[list[_Live], list[_Dead]]:
+        live: list[_Live] = []
+        dead: list[_Dead] = []
+        for record in records:
+            try:
+                if isinstance(self.handlers, Handlers):
+                    event = self.handlers.decode(
+                        record.value, record.topic, record.partition, record.offset, record.key
+                    )
+                else:
+                    if record.topic not in self.handlers:
+                        raise InvalidEvent(f"no handler for {record.topic!r}")
+                    event = decode_legacy(
+                        record.value, record.topic, record.partition, record.offset, record.key
+                    )
+            except InvalidEvent as exc:
+                dead.append(_Dead(record, exc, 1))
+                continue
+            live.append(_Live(record, event))
+        return live, dead
+
+    async def _apply_live(self, live: list[_Live], careful: bool) -> list[_Dead]:
+        """Transient failures retry the same poll after a pause, keeping count of each event's tries."""
         failures: dict[str, tuple[int, BaseException]] = {}
         delay = self.backoff_seconds
         while True:
             try:
-                await self._apply_once(batch, failures)
-                break
+                return await self._apply_once(live, failures, careful)
             except Exception as exc:
                 if not is_transient(exc):
                     raise
                 log.warning("transient failure, retrying", group=self.group, error=repr(exc), delay=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.max_backoff_seconds)
-        if self.after_commit is not None:
-            self.after_commit()
-        for dead in batch.dead:
-            await self._dead_letter(dead)
 
-    def _decode(self, records: Sequence[ConsumerRecord[Any, Any]]) -> _Batch:
-        batch = _Batch()
-        for record in records:
+    async def _apply_once(
+        self, live: list[_Live], failures: dict[str, tuple[int, BaseException]], careful: bool
+    ) -> list[_Dead]:
+        if not failures and not careful:
             try:
-                event = decode(record.value)
-                if event.type != record.topic or event.type not in self.handlers:
-                    raise InvalidEvent(f"event type {event.type!r} does not belong on {record.topic!r}")
-            except InvalidEvent as exc:
-                batch.dead.append(_Dead(record, exc, 1))
-                continue
-            batch.live.append((record, event))
-        return batch
-
-    async def _apply_once(self, batch: _Batch, failures: dict[str, tuple[int, BaseException]]) -> None:
-        """One transaction for the poll: first straight through, and only if an event fails, again
-        with a savepoint per event so that the failing one rolls back alone."""
-        if not failures:
-            try:
-                await self._apply_straight(batch)
-                return
+                await self._apply_straight(live)
+                return []
             except Exception as exc:
                 if is_transient(exc):
                     raise
                 log.warning("an event of the poll failed; applying one by one", error=repr(exc))
-        dead_now: list[_Dead] = []
+        self.careful_polls += 1
+        dead: list[_Dead] = []
         async with self.db.transaction() as session:
-            done = await self._already_applied(session, [event.id for _, event in batch.live])
-            for record, event in batch.live:
-                if event.id in done:
-                    EVENTS.labels(self.group, record.topic, "duplicate").inc()
+            rows = SqlRows(await session.connection())
+            done = await applied_already(rows, self.group, [item.event.meta.id for item in live])
+            for item in live:
+                if item.event.meta.id in done:
+                    EVENTS.labels(self.group, item.record.topic, "duplicate").inc()
                     continue
-                if await self._apply_event(session, record, event, failures, dead_now):
-                    done.add(event.id)
-        batch.dead.extend(dead_now)
+                if await self._apply_event(session, item, failures, dead):
+                    done.add(item.event.meta.id)
+        return dead
 
-    async def _apply_straight(self, batch: _Batch) -> None:
-        """The common case, without a savepoint per event: the inbox rows go in as one bulk insert."""
+    async def _apply_straight(self, live: list[_Live]) -> None:
+        """The common case: the whole poll through one store, in one transaction."""
+        events = [item.event for item in live]
         async with self.db.transaction() as session:
-            done = await self._already_applied(session, [event.id for _, event in batch.live])
-            todo: list[CloudEvent] = []
-            for _, event in batch.live:
-                if event.id not in done:
-                    done.add(event.id)
-                    todo.append(event)
-            await self._prefetch(session, todo)
-            applied: list[tuple[str, str]] = []
-            for event in todo:
-                with event_log_context(event):
-                    await self.handlers[event.type](session, event)
-                applied.append((event.id, event.type))
-            await session.flush()
-            if applied:
-                now = utcnow()
-                connection = await session.connection()
-                await connection.execute(
-                    insert(InboxRecord.__table__),  # type: ignore[attr-defined]
-                    [
-                        {"event_id": event_id, "consumer": self.group, "topic": topic, "processed_at": now}
-                        for event_id, topic in applied
-                    ],
-                )
-        per_topic: dict[str, int] = {}
-        for _, topic in applied:
-            per_topic[topic] = per_topic.get(topic, 0) + 1
-        for topic, count in per_topic.items():
-            EVENTS.labels(self.group, topic, "applied").inc(count)
-        duplicates = len(batch.live) - len(applied)
-        if duplicates:
-            EVENTS.labels(self.group, batch.live[0][0].topic, "duplicate").inc(duplicates)
+            rows = SqlRows(await session.connection())
+            if isinstance(self.handlers, Handlers):
+                applied = await apply_poll(self.handlers, rows, self.group, events)
+            else:
+                applied = await self._legacy_straight(session, rows, events)
+        _count(self.group, "applied", [event.meta.topic for event in applied])
+        ids = {id(event) for event in applied}
+        _count(self.group, "duplicate", [item.record.topic for item in live if id(item.event) not in ids])
 
-    async def _prefetch(self, session: AsyncSession, events: list[CloudEvent]) -> None:
-        """Give each prefetching handler its topic's events of the poll, once."""
-        session.info[_LOOKUPS] = {}
-        by_topic: dict[str, list[CloudEvent]] = {}
+    async def _legacy_straight(
+        self, session: AsyncSession, rows: SqlRows, events: list[Event[Any]]
+    ) -> list[Event[Any]]:
+        assert not isinstance(self.handlers, Handlers)
+        done = await applied_already(rows, self.group, [event.meta.id for event in events])
+        todo: list[Event[Any]] = []
         for event in events:
-            by_topic.setdefault(event.type, []).append(event)
-        for topic, of_topic in by_topic.items():
-            handler = self.handlers[topic]
-            if isinstance(handler, PrefetchingHandler):
-                await handler.prefetch(session, of_topic)
+            if event.meta.id not in done:
+                done.add(event.meta.id)
+                todo.append(event)
+        await apply_legacy(session, self.handlers, todo, prefetch=True)
+        await record_applied(rows, self.group, todo)
+        return todo
 
     async def _apply_event(
         self,
         session: AsyncSession,
-        record: ConsumerRecord[Any, Any],
-        event: CloudEvent,
+        item: _Live,
         failures: dict[str, tuple[int, BaseException]],
         dead: list[_Dead],
     ) -> bool:
-        given_up = failures.get(event.id)
-        if given_up is not None and self._hopeless(
-            *given_up
-        ):  # given up before a transient retry of the poll
-            dead.append(_Dead(record, given_up[1], given_up[0]))
+        event = item.event
+        given_up = failures.get(event.meta.id)
+        if given_up is not None and self._hopeless(*given_up):  # given up before a transient retry
+            dead.append(_Dead(item.record, given_up[1], given_up[0]))
             return False
         while True:
             try:
                 async with session.begin_nested():
-                    with event_log_context(event):
-                        await self.handlers[event.type](session, event)
-                    session.add(InboxRecord(event_id=event.id, consumer=self.group, topic=event.type))
+                    rows = SqlRows(await session.connection())
+                    if isinstance(self.handlers, Handlers):
+                        await apply_poll(self.handlers, rows, self.group, [event])
+                    else:
+                        with event_log_context(event.meta):
+                            await apply_legacy(session, self.handlers, [event], prefetch=False)
+                        await record_applied(rows, self.group, [event])
             except Exception as exc:
                 if is_transient(exc):
                     raise
-                attempts = failures.get(event.id, (0, exc))[0] + 1
-                failures[event.id] = (attempts, exc)
+                attempts = failures.get(event.meta.id, (0, exc))[0] + 1
+                failures[event.meta.id] = (attempts, exc)
                 if self._hopeless(attempts, exc):
-                    dead.append(_Dead(record, exc, attempts))
+                    dead.append(_Dead(item.record, exc, attempts))
                     return False
                 await asyncio.sleep(self.backoff_seconds * attempts)
                 continue
-            EVENTS.labels(self.group, record.topic, "applied").inc()
+            EVENTS.labels(self.group, item.record.topic, "applied").inc()
             return True
 
     def _hopeless(self, attempts: int, error: BaseException) -> bool:
         return isinstance(error, PERMANENT) or attempts >= self.max_attempts
 
-    async def _already_applied(self, session: AsyncSession, event_ids: list[str]) -> set[str]:
-        if not event_ids:
-            return set()
-        rows = await session.exec(
-            select(InboxRecord.event_id).where(  # type: ignore[call-overload]
-                InboxRecord.consumer == self.group,
-                InboxRecord.event_id.in_(event_ids),  # type: ignore[attr-defined]
-            )
-        )
-        return {row[0] for row in rows}
-
     async def _dead_letter(self, dead: _Dead) -> None:
         """Park the record unchanged on ``dlq.<group>`` with why; the partition moves on."""
-        assert self._broker is not None, "dead-lettering needs an attached broker"
+        if self.dead_letters is None:
+            raise RuntimeError("dead-lettering needs an attached broker or a dead-letter sink")
         record, error = dead.record, dead.error
         stack = "".join(traceback.format_exception(error))
         headers = {key: value.decode(errors="replace") for key, value in (record.headers or ())}
@@ -295,9 +306,7 @@ class EventConsumer:
                 "x-attempts": str(dead.attempts),
             }
         )
-        await self._broker.publish(
-            record.value or b"", dlq_topic(self.group), key=record.key, headers=headers
-        )
+        await self.dead_letters(record.value or b"", dlq_topic(self.group), key=record.key, headers=headers)
         EVENTS.labels(self.group, record.topic, "dead_lettered").inc()
         log.error(
             "record dead-lettered",
@@ -308,6 +317,14 @@ class EventConsumer:
             error_type=type(error).__name__,
             error=str(error)[:500],
         )
+
+
+def _count(group: str, outcome: str, topics: list[str]) -> None:
+    per_topic: dict[str, int] = {}
+    for topic in topics:
+        per_topic[topic] = per_topic.get(topic, 0) + 1
+    for topic, count in per_topic.items():
+        EVENTS.labels(group, topic, outcome).inc(count)
 
 
 async def _raw_body(msg: Any) -> Any:

@@ -1,0 +1,173 @@
+"""The base of every service's ``Store``: an identity map, pending writes, and the outbox, for one poll.
+
+A service's store declares its ``entities`` (a table and the plain class its rows become), loads in
+``preload`` what a poll needs in one query per table, answers its handlers' lookups from what it
+loaded, and records what they change with ``add`` and ``changed``. ``write`` then sends it all as one
+bulk statement per table (inserts in foreign-key order, then updates), plus the poll's outbox rows:
+no ORM object and no flush per event. A row loaded twice is the same object, so a change made by one
+event is what the next event of the poll sees.
+"""
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar, Generic, TypeVar
+
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import SQLModel
+
+from seevee_shared.bus.tables import OutboxRecord
+from seevee_shared.cloudevents import CloudEvent, encode
+from seevee_shared.db import utcnow
+from seevee_shared.store.rows import Row, Rows, SqlRows
+
+E = TypeVar("E")
+
+OUTBOX: Table = OutboxRecord.__table__  # type: ignore[attr-defined]
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a SQLModel table class (what the store reads and writes with)."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
+class Entity(Generic[E]):
+    """A table and the plain dataclass its rows become in the store; the fields are the columns."""
+
+    def __init__(self, table: Table | type[SQLModel], row: type[E]) -> None:
+        self.table = table if isinstance(table, Table) else table_of(table)
+        self.row = row
+        self.columns = tuple(column.name for column in self.table.columns)
+        self.keys = tuple(column.name for column in self.table.primary_key.columns)
+        key_columns = list(self.table.primary_key.columns)
+        numbered = len(key_columns) == 1 and key_columns[0].autoincrement in (True, "auto")
+        self.numbered = key_columns[0].name if numbered and key_columns[0].type.python_type is int else None
+        """An integer key the database numbers: left out of an insert while None (and stays None on
+        the object: nothing reads it back)."""
+        fields = {field.name for field in dataclasses.fields(row)}  # type: ignore[arg-type]
+        if fields != set(self.columns):
+            raise TypeError(f"{row.__name__} must have exactly the columns of {self.table.name}")
+
+    def key(self, obj: Any) -> tuple[Any, ...]:
+        return tuple(getattr(obj, name) for name in self.keys)
+
+    def values(self, obj: Any) -> Row:
+        return {name: getattr(obj, name) for name in self.columns}
+
+    def new_values(self, obj: Any) -> Row:
+        row = self.values(obj)
+        if self.numbered is not None and row[self.numbered] is None:
+            del row[self.numbered]
+        return row
+
+
+class Store:
+    """One poll's (or one request's) view of a service's tables; subclasses declare ``entities``."""
+
+    entities: ClassVar[Sequence[Entity[Any]]] = ()
+
+    def __init__(self, rows: Rows) -> None:
+        self.rows = rows
+        self._by_class = {entity.row: entity for entity in self.entities}
+        self._known: dict[tuple[str, tuple[Any, ...]], Any] = {}
+        self._new: dict[str, dict[tuple[Any, ...], Any]] = {}
+        self._dirty: dict[str, dict[tuple[Any, ...], Any]] = {}
+        self._events: list[CloudEvent] = []
+
+    async def preload(self, events: Sequence[Any]) -> None:
+        """Load, in one query per table, what the poll's events (``Event`` values) will look up."""
+
+    @property
+    def connection(self) -> AsyncConnection:
+        """The database connection, for the queries only SQL can answer (API listings); a store over
+        ``MemoryRows`` has none."""
+        if not isinstance(self.rows, SqlRows):
+            raise TypeError("this query needs the database; the in-memory store cannot answer it")
+        return self.rows.connection
+
+    async def load(self, entity: Entity[E], **where: Any) -> list[E]:
+        """The rows of ``entity`` matching ``where``, as the objects this store already holds for them
+        when it does (so a change not yet written is never overwritten by an older read)."""
+        found: list[E] = []
+        for mapping in await self.rows.fetch(entity.table, where):
+            identity = (entity.table.name, tuple(mapping[name] for name in entity.keys))
+            known = self._known.get(identity)
+            if known is None:
+                known = entity.row(**mapping)
+                self._known[identity] = known
+            found.append(known)
+        return found
+
+    def known(self, entity: Entity[E], *key: Any) -> E | None:
+        """The object held for this primary key, if the store loaded or added it."""
+        found: E | None = self._known.get((entity.table.name, key))
+        return found
+
+    def add(self, obj: Any) -> None:
+        """A new row, inserted at ``write``; later changes to the object are part of the insert."""
+        entity = self._entity(obj)
+        key = entity.key(obj)
+        if entity.numbered is not None and None in key:  # numbered by the database: no identity yet
+            key = ("new", id(obj))
+        else:
+            self._known[(entity.table.name, key)] = obj
+        self._new.setdefault(entity.table.name, {})[key] = obj
+
+    def changed(self, obj: Any) -> None:
+        """A loaded row whose object the handler changed: written back whole at ``write``."""
+        entity = self._entity(obj)
+        key = entity.key(obj)
+        if key not in self._new.get(entity.table.name, {}):
+            self._dirty.setdefault(entity.table.name, {})[key] = obj
+
+    def publish(self, event: CloudEvent) -> None:
+        """Queue an event in the outbox, written with the rest: published only if all commits."""
+        self._events.append(event)
+
+    async def write(self) -> None:
+        """Everything pending, one statement per table: inserts parents first, updates, outbox."""
+        order = self._write_order()
+        for name in order:
+            pending = self._new.pop(name, None)
+            if pending:
+                entity = self._entity_named(name)
+                await self.rows.insert(entity.table, [entity.new_values(obj) for obj in pending.values()])
+        for name in order:
+            dirty = self._dirty.pop(name, None)
+            if dirty:
+                entity = self._entity_named(name)
+                await self.rows.update(entity.table, [entity.values(obj) for obj in dirty.values()])
+        if self._events:
+            now = utcnow()
+            await self.rows.insert(OUTBOX, [_outbox_row(event, now) for event in self._events])
+            self._events.clear()
+
+    def _entity(self, obj: Any) -> Entity[Any]:
+        try:
+            return self._by_class[type(obj)]
+        except KeyError:
+            raise TypeError(f"{type(obj).__name__} is none of {type(self).__name__}'s entities") from None
+
+    def _entity_named(self, name: str) -> Entity[Any]:
+        return next(entity for entity in self.entities if entity.table.name == name)
+
+    def _write_order(self) -> list[str]:
+        """Tables in foreign-key order (parents before children), whatever order they were touched."""
+        tables: Iterable[Table] = [entity.table for entity in self.entities]
+        metadata = next(iter(tables)).metadata if self.entities else None
+        if metadata is None:
+            return []
+        ours = {entity.table.name for entity in self.entities}
+        return [table.name for table in metadata.sorted_tables if table.name in ours]
+
+
+def _outbox_row(event: CloudEvent, now: Any) -> Row:
+    return {
+        "event_id": event.id,
+        "topic": event.type,
+        "key": event.subject,
+        "payload": encode(event),
+        "created_at": now,
+        "published_at": None,
+    }

@@ -1,0 +1,161 @@
+"""Where a store's rows live: the database (``SqlRows``) or plain dicts (``MemoryRows``, for unit tests).
+
+Both answer the same three calls, so a service's ``Store`` (its loads, lookups and rules of writing)
+is one class that runs over either. A load names a table and equality or ``In`` conditions on its
+columns; writes are bulk inserts and updates by primary key, one statement per table for a whole poll.
+"""
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import ColumnElement, Table, UniqueConstraint, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+@dataclass(frozen=True)
+class In:
+    """A load condition: the column holds one of ``values``."""
+
+    values: Collection[Any]
+
+
+Where = Mapping[str, Any]
+"""Column name -> a value it must equal, or ``In(values)``."""
+
+Row = dict[str, Any]
+
+
+class Rows(Protocol):
+    async def fetch(self, table: Table, where: Where) -> list[Row]: ...
+
+    async def insert(self, table: Table, rows: Sequence[Row]) -> None: ...
+
+    async def update(self, table: Table, rows: Sequence[Row]) -> None:
+        """Write every given column of each row, found by its primary key."""
+        ...
+
+
+def _conditions(table: Table, where: Where) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    for name, wanted in where.items():
+        column = table.c[name]
+        if isinstance(wanted, In):
+            conditions.append(column.in_(list(wanted.values)))
+        elif wanted is None:
+            conditions.append(column.is_(None))
+        else:
+            conditions.append(column == wanted)
+    return conditions
+
+
+def _empty(where: Where) -> bool:
+    return any(isinstance(wanted, In) and not wanted.values for wanted in where.values())
+
+
+class SqlRows:
+    """Rows in the database, on the caller's connection and inside its transaction."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    async def fetch(self, table: Table, where: Where) -> list[Row]:
+        if _empty(where):
+            return []
+        result = await self.connection.execute(select(table).where(*_conditions(table, where)))
+        return [dict(mapping) for mapping in result.mappings()]
+
+    async def insert(self, table: Table, rows: Sequence[Row]) -> None:
+        if rows:
+            await self.connection.execute(insert(table), list(rows))
+
+    async def update(self, table: Table, rows: Sequence[Row]) -> None:
+        if not rows:
+            return
+        keys = [column.name for column in table.primary_key.columns]
+        values = [name for name in rows[0] if name not in keys]
+        statement = (
+            update(table)
+            .where(*(table.c[name] == bindparam(f"key_{name}") for name in keys))
+            .values({name: bindparam(f"new_{name}") for name in values})
+        )
+        params = [
+            {**{f"key_{name}": row[name] for name in keys}, **{f"new_{name}": row[name] for name in values}}
+            for row in rows
+        ]
+        await self.connection.execute(statement, params)
+
+
+class MemoryRows:
+    """Rows in dicts, keyed by primary key; refuses what the database's keys and unique constraints
+    would refuse, with the same ``IntegrityError``, so a handler behaves here as it does on SQL."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, dict[tuple[Any, ...], Row]] = {}
+
+    def rows(self, table: Table) -> list[Row]:
+        """A table's rows (copies), in primary-key order: what tests compare."""
+        stored = self.tables.get(table.name, {})
+        return [dict(stored[key]) for key in sorted(stored)]
+
+    async def fetch(self, table: Table, where: Where) -> list[Row]:
+        return [row for row in self.rows(table) if _matches(row, where)]
+
+    async def insert(self, table: Table, rows: Sequence[Row]) -> None:
+        stored = self.tables.setdefault(table.name, {})
+        complete = [{column.name: row.get(column.name) for column in table.columns} for row in rows]
+        for row in complete:
+            _number(table, stored, row)
+            key = _key(table, row)
+            if key in stored:
+                raise _refused(table, "primary key", row)
+            _check_unique(table, stored.values(), row)
+            stored[key] = row
+
+    async def update(self, table: Table, rows: Sequence[Row]) -> None:
+        stored = self.tables.setdefault(table.name, {})
+        for row in rows:
+            key = _key(table, row)
+            if key in stored:
+                merged = {**stored[key], **row}
+                _check_unique(table, (other for k, other in stored.items() if k != key), merged)
+                stored[key] = merged
+
+
+def _number(table: Table, stored: Mapping[tuple[Any, ...], Row], row: Row) -> None:
+    """An integer key left empty is numbered on, as the database's autoincrement would."""
+    (first, *more) = table.primary_key.columns
+    if not more and row[first.name] is None and first.autoincrement in (True, "auto"):
+        row[first.name] = max((key[0] for key in stored), default=0) + 1
+
+
+def _key(table: Table, row: Row) -> tuple[Any, ...]:
+    return tuple(row[column.name] for column in table.primary_key.columns)
+
+
+def _matches(row: Row, where: Where) -> bool:
+    for name, wanted in where.items():
+        if isinstance(wanted, In):
+            if row[name] not in wanted.values:
+                return False
+        elif row[name] != wanted:
+            return False
+    return True
+
+
+def _check_unique(table: Table, others: Iterable[Row], row: Row) -> None:
+    """NULLs never collide, as in SQL."""
+    others = list(others)
+    constraints = [c for c in table.constraints if isinstance(c, UniqueConstraint)]
+    singles = [(column.name,) for column in table.columns if column.unique]
+    for names in [tuple(column.name for column in c.columns) for c in constraints] + singles:
+        values = tuple(row[name] for name in names)
+        if any(value is None for value in values):
+            continue
+        if any(tuple(other[name] for name in names) == values for other in others):
+            raise _refused(table, f"unique {names}", row)
+
+
+def _refused(table: Table, what: str, row: Row) -> IntegrityError:
+    return IntegrityError(f"INSERT INTO {table.name}", row, Exception(f"{what} of {table.name} taken"))

@@ -1,0 +1,120 @@
+"""The base suite every consuming service runs: however a poll is cut, retried or stored, same state.
+
+A service's tests subclass ``PollSuite`` as ``TestPolls`` and declare its handlers, migrations, the
+tables to compare and a poll of events worth checking (duplicates, several events of one key, ...).
+The suite then applies that poll at once (and checks it needed no careful path), one event at a time,
+twice (a redelivery), on the careful path from the start, and to the in-memory store, and requires the
+same rows, inbox and outbox from each. ``check`` adds what the service expects of that state.
+"""
+
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from sqlalchemy import Table
+
+from seevee_shared.bus.consumer import EventConsumer
+from seevee_shared.bus.seam import INBOX, Event, Handlers, apply_poll
+from seevee_shared.cloudevents import CloudEvent, encode
+from seevee_shared.db import Database
+from seevee_shared.store import MemoryRows, Rows, SqlRows
+from seevee_shared.store.base import OUTBOX
+from seevee_shared.testing import polled
+
+State = dict[str, list[tuple[Any, ...]]]
+"""Table name -> its rows as sorted tuples, without the columns the clock or the database sets."""
+
+_BUS_TABLES: dict[Table, Collection[str]] = {
+    INBOX: ("processed_at",),
+    OUTBOX: ("seq", "payload", "created_at", "published_at"),
+}
+
+
+def events_of(handlers: Handlers[Any], events: Sequence[CloudEvent]) -> list[Event[Any]]:
+    """CloudEvents as the consumer hands them to a store (decoded exactly as from Kafka)."""
+    return [handlers.decode(encode(event), event.type, 0, offset) for offset, event in enumerate(events)]
+
+
+async def read_state(rows: Rows, tables: Mapping[Table, Collection[str]]) -> State:
+    state: State = {}
+    for table, skipped in {**tables, **_BUS_TABLES}.items():
+        names = [column.name for column in table.columns if column.name not in skipped]
+        found = await rows.fetch(table, {})
+        state[table.name] = sorted((tuple(row[name] for name in names) for row in found), key=repr)
+    return state
+
+
+class PollSuite:
+    """Subclass as ``TestPolls``; set the class attributes and give ``handlers`` and ``poll``."""
+
+    group: ClassVar[str]
+    migrations: ClassVar[Path]
+    tables: ClassVar[Mapping[Table, Collection[str]]]
+    """The service's tables -> the columns left out of the comparison (set by the clock)."""
+
+    def handlers(self) -> Handlers[Any]:
+        raise NotImplementedError
+
+    def before(self) -> list[CloudEvent]:
+        """Events applied, as their own poll, before the poll under test."""
+        return []
+
+    def poll(self) -> list[CloudEvent]:
+        raise NotImplementedError
+
+    def check(self, state: State) -> None:
+        """What the service expects of the state the poll leaves."""
+
+    async def _on_database(
+        self, path: Path, polls: Sequence[Sequence[CloudEvent]], careful: bool = False
+    ) -> State:
+        db = Database(f"sqlite+aiosqlite:///{path}")
+        await db.upgrade(self.migrations)
+        consumer = EventConsumer(group=self.group, db=db, handlers=self.handlers())
+        try:
+            await consumer.apply(polled(self.before()))
+            for poll in polls:
+                await consumer.apply(polled(poll), careful=careful)
+            if not careful:
+                assert consumer.careful_polls == 0, "a poll failed on its straight path"
+            async with db.transaction() as session:
+                return await read_state(SqlRows(await session.connection()), self.tables)
+        finally:
+            await db.dispose()
+
+    async def test_a_poll_at_once_leaves_what_one_event_at_a_time_leaves(self, tmp_path: Path) -> None:
+        poll = self.poll()
+        together = await self._on_database(tmp_path / "together.db", [poll])
+        one_by_one = await self._on_database(tmp_path / "one-by-one.db", [[event] for event in poll])
+        assert together == one_by_one
+        self.check(together)
+
+    async def test_a_redelivered_poll_changes_nothing(self, tmp_path: Path) -> None:
+        poll = self.poll()
+        once = await self._on_database(tmp_path / "once.db", [poll])
+        twice = await self._on_database(tmp_path / "twice.db", [poll, poll])
+        assert twice == once
+
+    async def test_the_careful_path_leaves_what_the_straight_path_leaves(self, tmp_path: Path) -> None:
+        poll = self.poll()
+        straight = await self._on_database(tmp_path / "straight.db", [poll])
+        careful = await self._on_database(tmp_path / "careful.db", [poll], careful=True)
+        assert careful == straight
+
+    async def test_the_in_memory_store_leaves_what_the_database_leaves(self, tmp_path: Path) -> None:
+        poll = self.poll()
+        on_database = await self._on_database(tmp_path / "database.db", [poll])
+        rows = MemoryRows()
+        handlers = self.handlers()
+        await apply_poll(handlers, rows, self.group, events_of(handlers, self.before()))
+        await apply_poll(handlers, rows, self.group, events_of(handlers, poll))
+        assert await read_state(rows, self.tables) == on_database
+
+
+async def in_memory(handlers: Handlers[Any], *polls: Sequence[CloudEvent], group: str = "test") -> MemoryRows:
+    """Apply polls of CloudEvents to a fresh in-memory store, as the consumer would: for handler unit
+    tests without a database (read the result with ``MemoryRows.rows(table)``)."""
+    rows = MemoryRows()
+    for poll in polls:
+        await apply_poll(handlers, rows, group, events_of(handlers, poll))
+    return rows
