@@ -7,23 +7,25 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
+from seevee_shared.bus import Event, EventConsumer, Handlers
 from seevee_shared.cloudevents import CloudEvent
 from seevee_shared.db import Database
 from seevee_shared.events import MessageBounced, bounce_id_for
-from task_service import handlers
-from task_service import store as task_store
+from seevee_shared.testing import polled
+from task_service import domain
 from task_service.app import MIGRATIONS_DIR
+from task_service.handlers import handlers
 from task_service.models import Task, TaskBounce
+from task_service.store import TaskStore
 
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 
@@ -105,48 +107,53 @@ async def test_the_database_refuses_a_second_open_task_for_a_contact(store: str)
         await db.dispose()
 
 
-async def test_a_replica_that_loses_the_race_attaches_to_the_winners_task(
-    store: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The lookup saw no open task, but another replica committed one before this insert."""
+class StalePreload(TaskStore):
+    """A store whose first preload misses an open task that another replica has just committed."""
+
+    preloads: ClassVar[list[int]] = []
+
+    async def preload(self, events: Sequence[Event[Any]]) -> None:
+        self.preloads.append(len(events))
+        await super().preload(events)
+        if len(self.preloads) == 1:
+            self._open = dict.fromkeys(self._open)
+
+
+async def test_a_replica_that_loses_the_race_attaches_to_the_winners_task(store: str) -> None:
+    """The lookup saw no open task, but another replica committed one before this insert: the
+    database refuses the second open task and the event, applied again, attaches to the winner's."""
     db = Database(store)
     try:
         async with db.transaction() as session:
             session.add(open_task("winner", "c-1"))
-        real_lookup = task_store.open_task
-        calls: list[str] = []
-
-        async def stale_first_lookup(session: AsyncSession, workspace_id: str, contact_id: str) -> Any:
-            calls.append(contact_id)
-            return None if len(calls) == 1 else await real_lookup(session, workspace_id, contact_id)
-
-        monkeypatch.setattr(task_store, "open_task", stale_first_lookup)
-        async with db.transaction() as session:
-            await handlers.on_message_bounced(session, bounced("ev-late"))
+        StalePreload.preloads.clear()
+        registry = Handlers(store=StalePreload, topics=handlers().topics)
+        consumer = EventConsumer(group="task-service", db=db, handlers=registry, backoff_seconds=0.01)
+        await consumer.apply(polled([bounced("ev-late")]))
 
         tasks, bounces = await tasks_and_bounces(db)
         assert [task.task_id for task in tasks] == ["winner"]
         assert [(bounce.task_id, bounce.message_id) for bounce in bounces] == [("winner", "m-ev-late")]
-        assert len(calls) == 2
+        assert len(StalePreload.preloads) == 2
     finally:
         await db.dispose()
 
 
 async def test_two_replicas_on_one_store_open_one_task(store: str) -> None:
     replicas = [Database(store), Database(store)]
+    consumers = [
+        EventConsumer(group="task-service", db=db, handlers=handlers(), backoff_seconds=0.01)
+        for db in replicas
+    ]
     events = [bounced(f"ev-{index}") for index in range(6)]
 
-    async def handle(db: Database, event: CloudEvent) -> None:
-        async with db.transaction() as session:
-            await handlers.on_message_bounced(session, event)
-
     try:
-        await asyncio.gather(*(handle(replicas[i % 2], event) for i, event in enumerate(events)))
+        await asyncio.gather(*(consumers[i % 2].apply(polled([event])) for i, event in enumerate(events)))
         tasks, bounces = await tasks_and_bounces(replicas[0])
         assert len(tasks) == 1
         assert {bounce.task_id for bounce in bounces} == {tasks[0].task_id}
         assert len(bounces) == len(events)
-        assert tasks[0].task_id in {handlers.task_id_for("ws-1", event.id) for event in events}
+        assert tasks[0].task_id in {domain.task_id_for("ws-1", event.id) for event in events}
         assert uuid.UUID(tasks[0].task_id).version == 5
     finally:
         for db in replicas:
