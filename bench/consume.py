@@ -14,7 +14,7 @@ the median slice rate. Each consumer reads the whole topic once.
 import asyncio
 import shutil
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -286,19 +286,25 @@ def consumers() -> list[Consumer]:
     return [_orchestrator(), _tasks(), _threads(), _refunds()]
 
 
-async def measure(env: BenchEnv, sizes: Sizes) -> dict[str, Any]:
+CONSUMER_NAMES = ("run-orchestrator", "task-service", "thread-service", "refund-service")
+
+
+async def measure(env: BenchEnv, sizes: Sizes, only: Sequence[str] = ()) -> dict[str, Any]:
+    """Every consumer's figure, or only those named (``--only consume-task-service``)."""
     folder = env.folder("consume")
     people = scenario.contacts(scenario.unique_tag(), sizes.consume_events)
     at = scenario.earlier(minutes=20)
     runs = await _runs_template(folder / "run-orchestrator-template.db", people, at)
     templates = {"run-orchestrator": folder / "run-orchestrator-template.db"}
-    for consumer in consumers()[1:]:
-        templates[consumer.name] = folder / f"{consumer.name}-template.db"
-        await _template(consumer, templates[consumer.name], people, runs)
+    chosen = [consumer for consumer in consumers() if not only or consumer.name in only]
+    for consumer in chosen:
+        if consumer.name != "run-orchestrator":
+            templates[consumer.name] = folder / f"{consumer.name}-template.db"
+            await _template(consumer, templates[consumer.name], people, runs)
     await publish_events(env.bootstrap, [scenario.message_bounced(c, runs[c.contact_id], at) for c in people])
     ours: dict[str, float] = {}
     anchors: dict[str, float] = {}
-    for number, consumer in enumerate(consumers()):
+    for number, consumer in enumerate(chosen):
         ours[consumer.name] = pass_rate(
             await _service_pass(consumer, env, templates[consumer.name], sizes, number)
         )

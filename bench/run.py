@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import functools
 import importlib
 import json
 import logging
@@ -16,7 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import publish
+from bench import consume, publish
+from bench.consume import CONSUMER_NAMES
 from bench.environment import BenchEnv, fresh_topics
 from bench.report import table
 from bench.sizes import FULL, QUICK, Sizes
@@ -39,7 +41,13 @@ MODULES = {
 """Figure name -> its module in ``bench``; each has ``measure(env, sizes)``."""
 
 
+CONSUME_ONE = {f"consume-{name}": name for name in CONSUMER_NAMES}
+"""``consume-<service>``: figure 3 for one consumer alone (with its anchor)."""
+
+
 def figure(name: str) -> Figure:
+    if name in CONSUME_ONE:
+        return functools.partial(consume.measure, only=(CONSUME_ONE[name],))
     measure: Figure = importlib.import_module(f"bench.{MODULES[name]}").measure
     return measure
 
@@ -77,7 +85,9 @@ async def take(figures: list[str], sizes: Sizes, quick: bool) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="every figure at a tiny size (CI)")
-    parser.add_argument("--only", choices=list(MODULES), action="append", help="take only these figures")
+    parser.add_argument(
+        "--only", choices=[*MODULES, *CONSUME_ONE], action="append", help="take only these figures"
+    )
     parser.add_argument("--output", type=Path, help="where to write the JSON (default bench/results/)")
     args = parser.parse_args(argv)
     configure_logging("bench", "WARNING")
