@@ -129,7 +129,10 @@ async def verify(request: WebhookRequest, credentials: SendGridCredentials | Non
 
 
 def parse(request: WebhookRequest) -> ParsedRequest:
+    """A JSON array of events; one object alone is the older unbatched webhook, read the same way."""
     document = load_json(request.body)
+    if isinstance(document, dict):
+        document = [document]
     if not isinstance(document, list):
         raise BadPayload("SendGrid posts a JSON array of events")
     return gather(document, _record)

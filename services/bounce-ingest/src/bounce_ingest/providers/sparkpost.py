@@ -108,6 +108,8 @@ async def verify(request: WebhookRequest, credentials: BasicCredentials | None, 
 
 def parse(request: WebhookRequest) -> ParsedRequest:
     document = load_json(request.body)
+    if isinstance(document, dict) and "msys" in document:
+        document = [document]
     if not isinstance(document, list):
         raise BadPayload("SparkPost posts a JSON array")
     events: list[Any] = []

@@ -83,16 +83,16 @@ def transient_answer(status: str | None, code: int | None) -> bool:
     return bool(status) and str(status).strip().startswith("4.")
 
 
-FINAL_ACTIONS = frozenset({"failed", ""})
-"""RFC 3464 ``Action`` values of a recipient that failed for good (absent counts as failed)."""
+NOT_FINAL_ACTIONS = frozenset({"delayed", "delivered", "relayed", "expanded"})
+"""RFC 3464 ``Action`` values of a recipient that has not failed (``failed``, or none, is a bounce)."""
 
 
 def not_final(action: str | None) -> bool:
     """A recipient reported ``delayed`` (or ``delivered``, ``relayed``, ``expanded``) has not bounced."""
-    return (action or "").strip().lower() not in FINAL_ACTIONS
+    return (action or "").strip().lower() in NOT_FINAL_ACTIONS
 
 
-_UNSUBSCRIBE = re.compile(r"unsubscri|opt(?:ed)?[- ]?out|opted out", re.IGNORECASE)
+_UNSUBSCRIBE = re.compile(r"unsubscri|\bopt(?:ed)?[- ]?out\b", re.IGNORECASE)
 UNSUBSCRIBE = "unsubscribe"
 """The ``feedback_type`` of a drop because the recipient unsubscribed (ARCHITECTURE 4)."""
 
