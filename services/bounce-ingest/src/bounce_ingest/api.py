@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import or_
 from sqlmodel import and_, col, select
 
+from bounce_ingest.bounds import FieldOutOfBounds, bounded_request
 from bounce_ingest.dsn.budget import OverBudget, check_budget
 from bounce_ingest.dsn.model import Classification
 from bounce_ingest.inbound_dsn import records_from_dsn
@@ -127,8 +128,9 @@ async def receive_webhook(provider: str, request: Request) -> JSONResponse:
         log.warning("webhook not verifiable now", provider=provider, detail=error.detail)
         raise _problem(responses.transient, _CANNOT_VERIFY_NOW) from error
     try:
-        parsed = entry.parse(webhook)
-    except BadPayload as error:
+        parsed = bounded_request(entry.parse(webhook))
+    except (BadPayload, FieldOutOfBounds) as error:
+        log.info("webhook payload refused", provider=provider, detail=error.detail)
         raise _problem(responses.bad_payload, error.detail) from error
     counts = await _store(request, parsed, now, responses.transient)
     count_ignored(provider, entry.events, parsed.ignored)
@@ -152,7 +154,11 @@ async def receive_bounce_email(
         raise ProblemError(400, "Bad Request", "the email is empty")
     read = await _read_bounce_email(request, raw)
     now = utcnow()
-    parsed = ParsedRequest(records=records_from_dsn(read.classification, raw, now, read.headers))
+    try:
+        parsed = bounded_request(ParsedRequest(records_from_dsn(read.classification, raw, now, read.headers)))
+    except FieldOutOfBounds as error:
+        log.warning("bounce email refused", reason=error.detail, size=len(raw))
+        raise ProblemError(422, "Unprocessable Content", error.detail) from error
     await _store(request, parsed, now, 503, principal.workspace_id)
     return read.classification
 

@@ -37,7 +37,14 @@ def email_headers(raw: bytes) -> EmailHeaders:
             when = as_utc(parsedate_to_datetime(str(date)))
         except (ValueError, TypeError, IndexError, OverflowError):
             when = None
-    return EmailHeaders(str(message_id) if message_id else None, when)
+    return EmailHeaders(_unfolded(message_id), when)
+
+
+def _unfolded(value: object) -> str | None:
+    """A header value on one line (RFC 5322 unfolding: the line breaks go, the blanks stay)."""
+    if not value:
+        return None
+    return str(value).replace("\r\n", "").replace("\n", "").replace("\r", "")
 
 
 def records_from_dsn(
