@@ -43,6 +43,7 @@ class Observed:
     dead_letters: dict[str, int] = field(default_factory=dict)
     api: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     unpublished_outbox: dict[str, int] = field(default_factory=dict)
+    outbox_dead_letters: dict[str, int] = field(default_factory=dict)
 
 
 async def _partitions(bootstrap: str, topics: Iterable[str]) -> list[TopicPartition]:
@@ -180,4 +181,5 @@ async def take(bootstrap: str, urls: dict[str, str], jwt_secret: str, stores: St
         found = await asyncio.gather(*(pipeline.items(service, path) for service, path in lists.values()))
         observed.api = dict(zip(lists, found, strict=True))
     observed.unpublished_outbox = await stores.unpublished_outbox()
+    observed.outbox_dead_letters = await stores.outbox_dead_letters()
     return observed

@@ -26,7 +26,9 @@ def render(verdict: Verdict, faults: Sequence[FaultRecord], heading: str) -> str
         f"{'business keys doubled on any output topic':<46} {0:>8} {doubled:>8,}" + _mark(doubled == 0)
     )
     dead = sum(verdict.dead_letters.values())
-    lines.append(f"{'records in dead-letter topics':<46} {0:>8} {dead:>8,}" + _mark(dead == 0))
+    lines.append(
+        f"{'dead letters (dlq.* topics, outbox_dead_letter)':<46} {0:>8} {dead:>8,}" + _mark(dead == 0)
+    )
     hooks = verdict.webhooks
     finally_ok = hooks.get("finally_2xx", 0)
     lines.append(

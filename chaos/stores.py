@@ -53,13 +53,19 @@ class Stores:
 
     async def unpublished_outbox(self) -> dict[str, int]:
         """Outbox rows each store still holds unpublished (0 everywhere once the relays caught up)."""
+        return await self._count("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+
+    async def outbox_dead_letters(self) -> dict[str, int]:
+        """Rows a relay moved aside because the broker could never take them (none may be)."""
+        return await self._count("SELECT count(*) FROM outbox_dead_letter")
+
+    async def _count(self, query: str) -> dict[str, int]:
         counts: dict[str, int] = {}
         for name, url in self.urls.items():
             engine = create_async_engine(url)
             try:
                 async with engine.connect() as connection:
-                    query = text("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-                    counts[name] = int((await connection.execute(query)).scalar_one())
+                    counts[name] = int((await connection.execute(text(query))).scalar_one())
             finally:
                 await engine.dispose()
         return counts

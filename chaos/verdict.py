@@ -200,6 +200,7 @@ def judge(
     doubled = doubled_business_keys(published)
     total, by_fault = repeats_by_fault(published, faults)
     dead = {topic: observed.dead_letters.get(topic, 0) for topic in DEAD_LETTER_TOPICS}
+    dead |= {f"outbox_dead_letter ({name})": n for name, n in observed.outbox_dead_letters.items()}
     verdict = Verdict(rows, doubled, total, by_fault, dead, webhooks, observed.unpublished_outbox, settled)
     verdict.failures += [f"{row.check}: {_row_problem(row)}" for row in rows if not row.ok]
     verdict.failures += [

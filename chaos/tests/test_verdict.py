@@ -123,6 +123,9 @@ def test_dead_letters_an_unanswered_webhook_or_no_quiet_each_fail() -> None:
     dead = complete(people, sends)
     dead.dead_letters = {"dlq.task-service": 1}
     assert not judge(people, sends, set(), dead, [], HOOKS, settled=True).passed
+    moved_aside = complete(people, sends)
+    moved_aside.outbox_dead_letters = {"task-service": 1}
+    assert not judge(people, sends, set(), moved_aside, [], HOOKS, settled=True).passed
     unanswered = {"deliveries": 2, "finally_2xx": 1}
     assert not judge(people, sends, set(), complete(people, sends), [], unanswered, settled=True).passed
     assert not judge(people, sends, set(), complete(people, sends), [], HOOKS, settled=False).passed
