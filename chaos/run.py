@@ -179,7 +179,7 @@ async def run(args: argparse.Namespace) -> int:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
 
-    command = "make chaos " + " ".join(sys.argv[1:]) if len(sys.argv) > 1 else "make chaos"
+    command = " ".join(["python -m chaos.run", *sys.argv[1:]])
     heading = (
         f"chaos: {args.bounces:,} bounces, {args.db}, fault {args.fault}, seed {seed} "
         f"({os.cpu_count()} cores, {time.monotonic() - started:.0f}s)"
