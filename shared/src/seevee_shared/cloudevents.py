@@ -81,7 +81,8 @@ class CloudEvent(_Envelope):
 
 
 def encode(event: CloudEvent) -> bytes:
-    return orjson.dumps(event.model_dump(mode="json"))
+    """Compact UTF-8 JSON straight from pydantic's Rust serializer (no intermediate dict)."""
+    return event.__pydantic_serializer__.to_json(event)
 
 
 def decode(raw: bytes | None) -> CloudEvent:

@@ -2,14 +2,15 @@
 
 A service's store declares its ``entities`` (a table and the plain class its rows become), loads in
 ``preload`` what a poll needs in one query per table, answers its handlers' lookups from what it
-loaded, and records what they change with ``add`` and ``changed``. ``write`` then sends it all as one
-bulk statement per table (inserts in foreign-key order, then updates), plus the poll's outbox rows:
-no ORM object and no flush per event. A row loaded twice is the same object, so a change made by one
-event is what the next event of the poll sees.
+loaded, and records what they change with ``add``, ``changed`` and ``remove``. ``write`` then sends
+it all as one bulk statement per table (deletes, inserts in foreign-key order, updates), plus the
+poll's outbox rows: no ORM object and no flush per event. A row loaded twice is the same object, so
+a change made by one event is what the next event of the poll sees.
 """
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import Table
@@ -73,6 +74,7 @@ class Store:
         self._known: dict[tuple[str, tuple[Any, ...]], Any] = {}
         self._new: dict[str, dict[tuple[Any, ...], Any]] = {}
         self._dirty: dict[str, dict[tuple[Any, ...], Any]] = {}
+        self._gone: dict[str, dict[tuple[Any, ...], Any]] = {}
         self._events: list[CloudEvent] = []
 
     async def preload(self, events: Sequence[Any]) -> None:
@@ -121,13 +123,29 @@ class Store:
         if key not in self._new.get(entity.table.name, {}):
             self._dirty.setdefault(entity.table.name, {})[key] = obj
 
+    def remove(self, obj: Any) -> None:
+        """A row to delete at ``write`` (one added in this store is simply never inserted)."""
+        entity = self._entity(obj)
+        key = entity.key(obj)
+        self._known.pop((entity.table.name, key), None)
+        if self._new.get(entity.table.name, {}).pop(key, None) is not None:
+            return
+        self._dirty.get(entity.table.name, {}).pop(key, None)
+        self._gone.setdefault(entity.table.name, {})[key] = obj
+
     def publish(self, event: CloudEvent) -> None:
         """Queue an event in the outbox, written with the rest: published only if all commits."""
         self._events.append(event)
 
     async def write(self) -> None:
-        """Everything pending, one statement per table: inserts parents first, updates, outbox."""
+        """Everything pending, one statement per table: deletes children first, inserts parents
+        first, updates, then the outbox."""
         order = self._write_order()
+        for name in reversed(order):
+            gone = self._gone.pop(name, None)
+            if gone:
+                entity = self._entity_named(name)
+                await self.rows.delete(entity.table, [entity.values(obj) for obj in gone.values()])
         for name in order:
             pending = self._new.pop(name, None)
             if pending:
@@ -153,13 +171,16 @@ class Store:
         return next(entity for entity in self.entities if entity.table.name == name)
 
     def _write_order(self) -> list[str]:
-        """Tables in foreign-key order (parents before children), whatever order they were touched."""
-        tables: Iterable[Table] = [entity.table for entity in self.entities]
-        metadata = next(iter(tables)).metadata if self.entities else None
-        if metadata is None:
-            return []
-        ours = {entity.table.name for entity in self.entities}
-        return [table.name for table in metadata.sorted_tables if table.name in ours]
+        return _write_order(tuple(entity.table for entity in self.entities))
+
+
+@functools.cache
+def _write_order(tables: tuple[Table, ...]) -> list[str]:
+    """Tables in foreign-key order (parents before children), whatever order they were touched."""
+    if not tables:
+        return []
+    ours = {table.name for table in tables}
+    return [table.name for table in tables[0].metadata.sorted_tables if table.name in ours]
 
 
 def _outbox_row(event: CloudEvent, now: Any) -> Row:

@@ -1,15 +1,16 @@
 """Where a store's rows live: the database (``SqlRows``) or plain dicts (``MemoryRows``, for unit tests).
 
-Both answer the same three calls, so a service's ``Store`` (its loads, lookups and rules of writing)
+Both answer the same four calls, so a service's ``Store`` (its loads, lookups and rules of writing)
 is one class that runs over either. A load names a table and equality or ``In`` conditions on its
-columns; writes are bulk inserts and updates by primary key, one statement per table for a whole poll.
+columns; writes are bulk inserts, updates and deletes by primary key, one statement per table for
+a whole poll.
 """
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Table, UniqueConstraint, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, Table, UniqueConstraint, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -34,6 +35,10 @@ class Rows(Protocol):
 
     async def update(self, table: Table, rows: Sequence[Row]) -> None:
         """Write every given column of each row, found by its primary key."""
+        ...
+
+    async def delete(self, table: Table, rows: Sequence[Row]) -> None:
+        """Remove the rows with these primary keys."""
         ...
 
 
@@ -86,6 +91,14 @@ class SqlRows:
         ]
         await self.connection.execute(statement, params)
 
+    async def delete(self, table: Table, rows: Sequence[Row]) -> None:
+        if not rows:
+            return
+        keys = [column.name for column in table.primary_key.columns]
+        statement = delete(table).where(*(table.c[name] == bindparam(f"key_{name}") for name in keys))
+        params = [{f"key_{name}": row[name] for name in keys} for row in rows]
+        await self.connection.execute(statement, params)
+
 
 class MemoryRows:
     """Rows in dicts, keyed by primary key; refuses what the database's keys and unique constraints
@@ -121,6 +134,11 @@ class MemoryRows:
                 merged = {**stored[key], **row}
                 _check_unique(table, (other for k, other in stored.items() if k != key), merged)
                 stored[key] = merged
+
+    async def delete(self, table: Table, rows: Sequence[Row]) -> None:
+        stored = self.tables.setdefault(table.name, {})
+        for row in rows:
+            stored.pop(_key(table, row), None)
 
 
 def _number(table: Table, stored: Mapping[tuple[Any, ...], Row], row: Row) -> None:

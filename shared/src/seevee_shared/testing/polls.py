@@ -66,13 +66,17 @@ class PollSuite:
         """What the service expects of the state the poll leaves."""
 
     async def _on_database(
-        self, path: Path, polls: Sequence[Sequence[CloudEvent]], careful: bool = False
+        self,
+        path: Path,
+        before: Sequence[CloudEvent],
+        polls: Sequence[Sequence[CloudEvent]],
+        careful: bool = False,
     ) -> State:
         db = Database(f"sqlite+aiosqlite:///{path}")
         await db.upgrade(self.migrations)
         consumer = EventConsumer(group=self.group, db=db, handlers=self.handlers())
         try:
-            await consumer.apply(polled(self.before()))
+            await consumer.apply(polled(before))
             for poll in polls:
                 await consumer.apply(polled(poll), careful=careful)
             if not careful:
@@ -83,32 +87,42 @@ class PollSuite:
             await db.dispose()
 
     async def test_a_poll_at_once_leaves_what_one_event_at_a_time_leaves(self, tmp_path: Path) -> None:
-        poll = self.poll()
-        together = await self._on_database(tmp_path / "together.db", [poll])
-        one_by_one = await self._on_database(tmp_path / "one-by-one.db", [[event] for event in poll])
-        assert together == one_by_one
+        before, poll = self.before(), self.poll()
+        together = await self._on_database(tmp_path / "together.db", before, [poll])
+        one_by_one = await self._on_database(tmp_path / "one-by-one.db", before, [[e] for e in poll])
+        same(together, one_by_one, "at once", "one event at a time")
         self.check(together)
 
     async def test_a_redelivered_poll_changes_nothing(self, tmp_path: Path) -> None:
-        poll = self.poll()
-        once = await self._on_database(tmp_path / "once.db", [poll])
-        twice = await self._on_database(tmp_path / "twice.db", [poll, poll])
-        assert twice == once
+        before, poll = self.before(), self.poll()
+        once = await self._on_database(tmp_path / "once.db", before, [poll])
+        twice = await self._on_database(tmp_path / "twice.db", before, [poll, poll])
+        same(once, twice, "delivered once", "delivered twice")
 
     async def test_the_careful_path_leaves_what_the_straight_path_leaves(self, tmp_path: Path) -> None:
-        poll = self.poll()
-        straight = await self._on_database(tmp_path / "straight.db", [poll])
-        careful = await self._on_database(tmp_path / "careful.db", [poll], careful=True)
-        assert careful == straight
+        before, poll = self.before(), self.poll()
+        straight = await self._on_database(tmp_path / "straight.db", before, [poll])
+        careful = await self._on_database(tmp_path / "careful.db", before, [poll], careful=True)
+        same(straight, careful, "straight path", "careful path")
 
     async def test_the_in_memory_store_leaves_what_the_database_leaves(self, tmp_path: Path) -> None:
-        poll = self.poll()
-        on_database = await self._on_database(tmp_path / "database.db", [poll])
-        rows = MemoryRows()
-        handlers = self.handlers()
-        await apply_poll(handlers, rows, self.group, events_of(handlers, self.before()))
-        await apply_poll(handlers, rows, self.group, events_of(handlers, poll))
-        assert await read_state(rows, self.tables) == on_database
+        before, poll = self.before(), self.poll()
+        on_database = await self._on_database(tmp_path / "database.db", before, [poll])
+        rows = await in_memory(self.handlers(), before, poll, group=self.group)
+        same(on_database, await read_state(rows, self.tables), "database", "in memory")
+
+
+def same(left: State, right: State, left_name: str, right_name: str) -> None:
+    """Equal states, or an error that names the tables and rows that differ."""
+    differences = []
+    for table in sorted(set(left) | set(right)):
+        mine, theirs = left.get(table, []), right.get(table, [])
+        if mine != theirs:
+            only_left = [row for row in mine if row not in theirs]
+            only_right = [row for row in theirs if row not in mine]
+            differences.append(f"{table}: only {left_name}: {only_left}; only {right_name}: {only_right}")
+    if differences:
+        raise AssertionError("\n".join(differences))
 
 
 async def in_memory(handlers: Handlers[Any], *polls: Sequence[CloudEvent], group: str = "test") -> MemoryRows:
