@@ -31,9 +31,12 @@ from bench.environment import BenchEnv
 from bench.feed import publish_events
 from bench.sizes import Sizes
 from bench.stats import pass_rate, ratio
+from seevee_shared.bus import apply_poll
 from seevee_shared.bus.consumer import EVENTS
 from seevee_shared.db import Database
 from seevee_shared.events import Topic
+from seevee_shared.store import SqlRows
+from seevee_shared.testing.polls import events_of
 
 WARMUP_SHARE = 0.1
 SETTLE_SECONDS = 1.0
@@ -74,14 +77,16 @@ def _tasks() -> Consumer:
 
 def _threads() -> Consumer:
     from thread_service.app import MIGRATIONS_DIR, create_app
-    from thread_service.on_message_sent import on_message_sent
+    from thread_service.handlers import handlers
     from thread_service.settings import ThreadSettings
 
     async def prefill(
         session: AsyncSession, people: list[scenario.Contact], runs: dict[str, str], at: datetime
     ) -> None:
-        for contact in people:
-            await on_message_sent(session, scenario.message_sent(contact, runs.get(contact.contact_id), at))
+        sends = [scenario.message_sent(contact, runs.get(contact.contact_id), at) for contact in people]
+        registry = handlers()
+        rows = SqlRows(await session.connection())
+        await apply_poll(registry, rows, "bench-prefill", events_of(registry, sends))
 
     def build(url: str, bootstrap: str, group: str) -> FastAPI:
         return create_app(_settings(ThreadSettings, url, bootstrap, group))

@@ -1,21 +1,25 @@
 """message.bounced: label the bounced message and show the bounce, or hold it until the message is sent."""
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-from seevee_shared.cloudevents import CloudEvent
-from seevee_shared.events import MessageBounced, Topic
-from thread_service import store
+from seevee_shared.bus import EventMeta
+from seevee_shared.db import utcnow
+from seevee_shared.events import MessageBounced
+from thread_service import domain
 from thread_service.labelling import apply_bounces
+from thread_service.store import ThreadStore
 
 
-async def on_message_bounced(session: AsyncSession, event: CloudEvent) -> None:
-    bounced: MessageBounced = event.data_as(MessageBounced)
-    workspace_id = event.workspaceid
-    await store.lock(session, workspace_id, "message", bounced.message_id)
-    message = await store.find_message(session, workspace_id, bounced.message_id)
+async def on_message_bounced(bounced: MessageBounced, meta: EventMeta, store: ThreadStore) -> None:
+    message = await store.message(meta.workspace_id, bounced.message_id)
     if message is None:
         await store.keep_pending(
-            session, workspace_id, event.id, bounced.message_id, Topic.MESSAGE_BOUNCED, event.data
+            domain.PendingSignal(
+                workspace_id=meta.workspace_id,
+                event_id=meta.id,
+                message_id=bounced.message_id,
+                topic=meta.topic,
+                data=bounced.model_dump(mode="json"),
+                received_at=utcnow(),
+            )
         )
         return
-    await apply_bounces(session, message, [bounced])
+    apply_bounces(store, message, [bounced])

@@ -1,21 +1,25 @@
 """message.complained: label the message ``complained``, or hold the complaint until the message is sent."""
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-from seevee_shared.cloudevents import CloudEvent
-from seevee_shared.events import MessageComplained, Topic
-from thread_service import store
+from seevee_shared.bus import EventMeta
+from seevee_shared.db import utcnow
+from seevee_shared.events import MessageComplained
+from thread_service import domain
 from thread_service.labelling import apply_complaint
+from thread_service.store import ThreadStore
 
 
-async def on_message_complained(session: AsyncSession, event: CloudEvent) -> None:
-    complained: MessageComplained = event.data_as(MessageComplained)
-    workspace_id = event.workspaceid
-    await store.lock(session, workspace_id, "message", complained.message_id)
-    message = await store.find_message(session, workspace_id, complained.message_id)
+async def on_message_complained(complained: MessageComplained, meta: EventMeta, store: ThreadStore) -> None:
+    message = await store.message(meta.workspace_id, complained.message_id)
     if message is None:
         await store.keep_pending(
-            session, workspace_id, event.id, complained.message_id, Topic.MESSAGE_COMPLAINED, event.data
+            domain.PendingSignal(
+                workspace_id=meta.workspace_id,
+                event_id=meta.id,
+                message_id=complained.message_id,
+                topic=meta.topic,
+                data=complained.model_dump(mode="json"),
+                received_at=utcnow(),
+            )
         )
         return
-    await apply_complaint(session, message, complained)
+    apply_complaint(store, message, complained)

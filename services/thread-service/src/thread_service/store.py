@@ -1,204 +1,196 @@
-"""Reads and writes of the thread tables that the handlers share.
+"""The thread-service's store: the only module that runs SQL (the consumer's polls and the API's reads).
 
-On a poll with a prefetch (see ``prefetch``), the messages and labels its events look up are loaded in
-one query per table: found rows sit in the session, and keys found absent are kept in ``poll_lookups``,
-which the writers below keep current so later events of the poll see earlier ones' rows.
+A poll's ``preload`` locks (PostgreSQL) and loads, in one query per table and workspace, the poll's
+messages, their labels, the signals waiting for them and the threads of its sends; the handlers'
+lookups are then answered from memory, and what they write is kept here too, so a later event of
+the poll sees an earlier one's message, label or waiting signal. The base ``Store`` writes it all in
+bulk at the end of the poll.
 """
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import text
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy import and_, or_, select, text
 
-from seevee_shared.bus.consumer import poll_lookups
-from seevee_shared.cloudevents import CloudEvent
-from seevee_shared.db import utcnow
-from thread_service.domain import BounceDetail, ordered_labels
-from thread_service.models import ThreadMessage, ThreadMessageLabel, ThreadPendingSignal
+from seevee_shared.bus import Event
+from seevee_shared.events import MessageBounced, MessageComplained, MessageSent
+from seevee_shared.store import Entity, In, Rows, SqlRows, Store, table_of
+from thread_service import domain, models
+from thread_service.domain import ordered_labels
 
+THREADS = Entity(models.Thread, domain.Thread)
+MESSAGES = Entity(models.ThreadMessage, domain.Message)
+LABELS = Entity(models.ThreadMessageLabel, domain.MessageLabel)
+PENDING = Entity(models.ThreadPendingSignal, domain.PendingSignal)
+_THREADS = table_of(models.Thread)
+_MESSAGES = table_of(models.ThreadMessage)
+_LABELS = table_of(models.ThreadMessageLabel)
 
-async def lock(session: AsyncSession, *parts: str) -> None:
-    """Serialize writers of one message or thread until the transaction ends.
-
-    A bounce and its ``message.sent`` come from different topics and may be handled at the same time;
-    without this, each could miss the other's uncommitted row and the bounce would wait forever.
-    SQLite needs nothing: its transactions begin IMMEDIATE, so writers already queue.
-    """
-    connection = await session.connection()
-    if connection.dialect.name == "postgresql":
-        key = "\x1f".join(("thread-service", *parts))
-        await connection.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
-        )
+_Key = tuple[str, str]
 
 
-def _message_key(workspace_id: str, message_id: str) -> Hashable:
-    return ("message", workspace_id, message_id)
+class ThreadStore(Store):
+    entities = (THREADS, MESSAGES, LABELS, PENDING)
 
+    def __init__(self, rows: Rows) -> None:
+        super().__init__(rows)
+        self._messages: dict[_Key, domain.Message | None] = {}
+        self._labels: dict[_Key, set[str]] = {}
+        self._pending: dict[_Key, list[domain.PendingSignal]] = {}
+        self._threads: dict[_Key, domain.Thread | None] = {}
+        self._locked: set[tuple[str, ...]] = set()
 
-def _label_key(workspace_id: str, message_id: str, label: str) -> Hashable:
-    return ("label", workspace_id, message_id, label)
+    async def preload(self, events: Sequence[Event[Any]]) -> None:
+        messages: dict[str, set[str]] = {}
+        threads: dict[str, set[str]] = {}
+        for event in events:
+            payload = event.payload
+            if isinstance(payload, MessageSent | MessageBounced | MessageComplained):
+                messages.setdefault(event.meta.workspace_id, set()).add(payload.message_id)
+            if isinstance(payload, MessageSent):
+                threads.setdefault(event.meta.workspace_id, set()).add(payload.thread_id)
+        for workspace_id, message_ids in sorted(messages.items()):
+            await self._load_messages(workspace_id, message_ids)
+        for workspace_id, thread_ids in sorted(threads.items()):
+            await self._load_threads(workspace_id, thread_ids)
 
+    async def lock(self, *parts: str) -> None:
+        """Serialize writers of one message or thread until the transaction ends.
 
-async def prefetch(session: AsyncSession, events: Sequence[CloudEvent], labels: Sequence[str]) -> None:
-    """Load the messages the events name and, of ``labels``, those the messages carry: one query per
-    table and workspace; what is missing is recorded as absent. The messages are locked first, as
-    each handler would, so that no ``message.sent`` commits between this read and the handler."""
-    lookups = poll_lookups(session)
-    if lookups is None:
-        return
-    wanted: dict[str, set[str]] = {}
-    for event in events:
-        message_id = event.data.get("message_id")
-        if isinstance(message_id, str):
-            wanted.setdefault(event.workspaceid, set()).add(message_id)
-    for workspace_id, message_ids in wanted.items():
-        for message_id in sorted(message_ids):  # one order for every replica: no lock cycles
-            await lock(session, workspace_id, "message", message_id)
-            lookups[_message_key(workspace_id, message_id)] = None
-        found = await session.exec(
-            select(ThreadMessage).where(
-                ThreadMessage.workspace_id == workspace_id, col(ThreadMessage.message_id).in_(message_ids)
+        A bounce and its ``message.sent`` come from different topics and may be handled at the same
+        time; without this, each could miss the other's uncommitted row and the bounce would wait
+        forever. SQLite needs nothing: its transactions begin IMMEDIATE, so writers already queue.
+        """
+        if parts in self._locked or not isinstance(self.rows, SqlRows):
+            return
+        self._locked.add(parts)
+        if self.connection.dialect.name == "postgresql":
+            key = "\x1f".join(("thread-service", *parts))
+            await self.connection.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
             )
-        )
-        present: list[str] = []
-        for message in found:
-            lookups[_message_key(workspace_id, message.message_id)] = message
-            present.append(message.message_id)
-        if not present:
-            continue
-        for message_id in present:
-            for label in labels:
-                lookups[_label_key(workspace_id, message_id, label)] = None
-        rows = await session.exec(
-            select(ThreadMessageLabel).where(
-                ThreadMessageLabel.workspace_id == workspace_id,
-                col(ThreadMessageLabel.message_id).in_(present),
-                col(ThreadMessageLabel.label).in_(labels),
-            )
-        )
-        for row in rows:
-            lookups[_label_key(workspace_id, row.message_id, row.label)] = row
 
+    async def _load_messages(self, workspace_id: str, message_ids: Iterable[str]) -> None:
+        """The messages, their labels and the signals waiting for them; locked first, in one order
+        for every replica (no lock cycles), so no ``message.sent`` commits between read and write."""
+        wanted = sorted({m for m in message_ids if (workspace_id, m) not in self._messages})
+        for message_id in wanted:
+            await self.lock(workspace_id, "message", message_id)
+            self._messages[(workspace_id, message_id)] = None
+            self._labels[(workspace_id, message_id)] = set()
+            self._pending[(workspace_id, message_id)] = []
+        if not wanted:
+            return
+        for message in await self.load(MESSAGES, workspace_id=workspace_id, message_id=In(wanted)):
+            self._messages[(workspace_id, message.message_id)] = message
+        for label in await self.load(LABELS, workspace_id=workspace_id, message_id=In(wanted)):
+            self._labels[(workspace_id, label.message_id)].add(label.label)
+        for signal in await self.load(PENDING, workspace_id=workspace_id, message_id=In(wanted)):
+            self._pending[(workspace_id, signal.message_id)].append(signal)
 
-async def find_message(session: AsyncSession, workspace_id: str, message_id: str) -> ThreadMessage | None:
-    lookups = poll_lookups(session)
-    key = _message_key(workspace_id, message_id)
-    if lookups is not None and key in lookups:
-        found: ThreadMessage | None = lookups[key]
-        return found
-    return await session.get(ThreadMessage, (workspace_id, message_id))
+    async def _load_threads(self, workspace_id: str, thread_ids: Iterable[str]) -> None:
+        wanted = sorted({t for t in thread_ids if (workspace_id, t) not in self._threads})
+        for thread_id in wanted:
+            await self.lock(workspace_id, "thread", thread_id)
+            self._threads[(workspace_id, thread_id)] = None
+        if wanted:
+            for thread in await self.load(THREADS, workspace_id=workspace_id, thread_id=In(wanted)):
+                self._threads[(workspace_id, thread.thread_id)] = thread
 
+    # What the handlers ask and tell.
 
-def add_message(session: AsyncSession, message: ThreadMessage) -> None:
-    session.add(message)
-    lookups = poll_lookups(session)
-    if lookups is not None:
-        lookups[_message_key(message.workspace_id, message.message_id)] = message
+    async def message(self, workspace_id: str, message_id: str) -> domain.Message | None:
+        await self._load_messages(workspace_id, [message_id])
+        return self._messages[(workspace_id, message_id)]
 
+    async def thread(self, workspace_id: str, thread_id: str) -> domain.Thread | None:
+        await self._load_threads(workspace_id, [thread_id])
+        return self._threads[(workspace_id, thread_id)]
 
-def shown_bounce(message: ThreadMessage) -> BounceDetail | None:
-    """The bounce the message currently shows, if any."""
-    if (
-        message.bounce_id is None
-        or message.bounce_category is None
-        or message.bounce_reason is None
-        or message.bounced_at is None
-    ):
-        return None
-    return BounceDetail(
-        bounce_id=message.bounce_id,
-        category=message.bounce_category,
-        reason=message.bounce_reason,
-        permanent=bool(message.bounce_permanent),
-        bounced_at=message.bounced_at,
-        diagnostic=message.bounce_diagnostic,
-        smtp_status=message.bounce_smtp_status,
-    )
+    def add_message(self, message: domain.Message) -> None:
+        self.add(message)
+        self._messages[(message.workspace_id, message.message_id)] = message
 
+    def add_thread(self, thread: domain.Thread) -> None:
+        self.add(thread)
+        self._threads[(thread.workspace_id, thread.thread_id)] = thread
 
-def show_bounce(message: ThreadMessage, bounce: BounceDetail) -> None:
-    message.bounce_id = bounce.bounce_id
-    message.bounce_category = bounce.category
-    message.bounce_reason = bounce.reason
-    message.bounce_permanent = bounce.permanent
-    message.bounced_at = bounce.bounced_at
-    message.bounce_diagnostic = bounce.diagnostic
-    message.bounce_smtp_status = bounce.smtp_status
-
-
-async def add_label(session: AsyncSession, message: ThreadMessage, label: str) -> bool:
-    """Put ``label`` on the message; False when it was already there."""
-    lookups = poll_lookups(session)
-    key = (message.workspace_id, message.message_id, label)
-    lookup = _label_key(*key)
-    if lookups is not None and lookup in lookups:
-        if lookups[lookup] is not None:
+    def add_label(self, message: domain.Message, label: str, now: datetime) -> bool:
+        """Put ``label`` on the message (loaded or added here); False when it was already there."""
+        labels = self._labels.setdefault((message.workspace_id, message.message_id), set())
+        if label in labels:
             return False
-    elif await session.get(ThreadMessageLabel, key) is not None:
-        return False
-    row = ThreadMessageLabel(
-        workspace_id=message.workspace_id,
-        message_id=message.message_id,
-        label=label,
-        thread_id=message.thread_id,
-        applied_at=utcnow(),
-    )
-    session.add(row)
-    if lookups is not None:
-        lookups[lookup] = row
-    return True
+        labels.add(label)
+        self.add(domain.MessageLabel(message.workspace_id, message.message_id, label, message.thread_id, now))
+        return True
 
+    async def keep_pending(self, signal: domain.PendingSignal) -> None:
+        """Hold a signal for a message not sent yet; holding the same event twice keeps one row."""
+        await self._load_messages(signal.workspace_id, [signal.message_id])
+        waiting = self._pending[(signal.workspace_id, signal.message_id)]
+        if any(held.event_id == signal.event_id for held in waiting):
+            return
+        waiting.append(signal)
+        self.add(signal)
 
-async def labels_by_message(
-    session: AsyncSession, workspace_id: str, message_ids: Sequence[str]
-) -> dict[str, tuple[str, ...]]:
-    if not message_ids:
-        return {}
-    rows = await session.exec(
-        select(ThreadMessageLabel).where(
-            ThreadMessageLabel.workspace_id == workspace_id,
-            col(ThreadMessageLabel.message_id).in_(message_ids),
-        )
-    )
-    found: dict[str, list[str]] = {}
-    for row in rows:
-        found.setdefault(row.message_id, []).append(row.label)
-    return {message_id: ordered_labels(labels) for message_id, labels in found.items()}
+    async def take_pending(self, workspace_id: str, message_id: str) -> list[domain.PendingSignal]:
+        """The signals waiting for this message, in arrival order, removed from the waiting room."""
+        await self._load_messages(workspace_id, [message_id])
+        waiting = sorted(self._pending[(workspace_id, message_id)], key=_arrival)
+        self._pending[(workspace_id, message_id)] = []
+        for signal in waiting:
+            self.remove(signal)
+        return waiting
 
+    # What the API reads (SQL only).
 
-async def keep_pending(
-    session: AsyncSession,
-    workspace_id: str,
-    event_id: str,
-    message_id: str,
-    topic: str,
-    data: dict[str, object],
-) -> None:
-    """Hold a signal for a message not sent yet; holding the same event twice keeps one row."""
-    if await session.get(ThreadPendingSignal, (workspace_id, event_id)) is not None:
-        return
-    session.add(
-        ThreadPendingSignal(
-            workspace_id=workspace_id, event_id=event_id, message_id=message_id, topic=topic, data=data
-        )
-    )
+    async def find_thread(self, workspace_id: str, thread_id: str) -> domain.Thread | None:
+        """A thread as the API reads it (no lock: nothing is written)."""
+        found = await self.load(THREADS, workspace_id=workspace_id, thread_id=thread_id)
+        return found[0] if found else None
 
-
-async def take_pending(
-    session: AsyncSession, workspace_id: str, message_id: str
-) -> list[ThreadPendingSignal]:
-    """The signals waiting for this message, removed from the waiting room."""
-    rows = list(
-        await session.exec(
-            select(ThreadPendingSignal)
-            .where(
-                ThreadPendingSignal.workspace_id == workspace_id, ThreadPendingSignal.message_id == message_id
+    async def threads(
+        self,
+        workspace_id: str,
+        *,
+        limit: int,
+        label: str | None = None,
+        contact_id: str | None = None,
+        after: tuple[datetime, str] | None = None,
+    ) -> list[domain.Thread]:
+        """Most recent activity first (latest message by sent_at, then thread id)."""
+        query = select(_THREADS).where(_THREADS.c.workspace_id == workspace_id)
+        if contact_id is not None:
+            query = query.where(_THREADS.c.contact_id == contact_id)
+        if label is not None:
+            labelled = select(_LABELS.c.thread_id).where(
+                _LABELS.c.workspace_id == workspace_id, _LABELS.c.label == label
             )
-            .order_by(col(ThreadPendingSignal.received_at), col(ThreadPendingSignal.event_id))
-        )
-    )
-    for row in rows:
-        await session.delete(row)
-    return rows
+            query = query.where(_THREADS.c.thread_id.in_(labelled))
+        if after is not None:
+            sent_at, thread_id = after
+            query = query.where(
+                or_(
+                    _THREADS.c.latest_sent_at < sent_at,
+                    and_(_THREADS.c.latest_sent_at == sent_at, _THREADS.c.thread_id < thread_id),
+                )
+            )
+        query = query.order_by(_THREADS.c.latest_sent_at.desc(), _THREADS.c.thread_id.desc()).limit(limit)
+        return [domain.Thread(**row) for row in (await self.connection.execute(query)).mappings()]
+
+    async def messages_of(self, workspace_id: str, thread_ids: Sequence[str]) -> list[domain.Message]:
+        if not thread_ids:
+            return []
+        return await self.load(MESSAGES, workspace_id=workspace_id, thread_id=In(thread_ids))
+
+    async def labels_of(self, workspace_id: str, message_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """Each message's labels, in their product order (messages without any are left out)."""
+        found: dict[str, list[str]] = {}
+        for row in await self.load(LABELS, workspace_id=workspace_id, message_id=In(message_ids)):
+            found.setdefault(row.message_id, []).append(row.label)
+        return {message_id: ordered_labels(labels) for message_id, labels in found.items()}
+
+
+def _arrival(signal: domain.PendingSignal) -> tuple[datetime, str]:
+    return (signal.received_at, signal.event_id)

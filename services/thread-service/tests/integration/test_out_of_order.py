@@ -1,22 +1,27 @@
-"""Every delivery order of a thread's events ends in the same stored state (real store, no broker)."""
+"""Every delivery order of a thread's events ends in the same stored state (real store, no broker);
+and the shared ``PollSuite`` (a poll at once = one by one = redelivered = careful = in memory)."""
 
 import asyncio
-from collections.abc import Sequence
+import uuid
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import permutations
-from typing import Any
+from typing import Any, ClassVar
 
-import pytest
-from aiokafka import ConsumerRecord
+from sqlalchemy import Table
 from sqlmodel import select
 
-from seevee_shared.bus import EventConsumer, OutboxRecord
-from seevee_shared.cloudevents import CloudEvent, decode, encode
+from seevee_shared.bus import EventConsumer, Handlers, OutboxRecord
+from seevee_shared.cloudevents import CloudEvent, decode
 from seevee_shared.db import Database
 from seevee_shared.events import MessageBounced, MessageComplained, MessageSent, bounce_id_for
-from thread_service.consumers import HANDLERS
-from thread_service.models import Thread, ThreadMessage, ThreadPendingSignal
-from thread_service.store import labels_by_message
+from seevee_shared.store import SqlRows, table_of
+from seevee_shared.testing import polled
+from seevee_shared.testing.polls import PollSuite, State
+from thread_service.app import MIGRATIONS_DIR
+from thread_service.handlers import handlers
+from thread_service.models import Thread, ThreadMessage, ThreadMessageLabel, ThreadPendingSignal
+from thread_service.store import ThreadStore
 
 WS = "ws-order"
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
@@ -72,38 +77,18 @@ def complained(message_id: str, ws: str = WS) -> CloudEvent:
 
 
 async def deliver(db: Database, events: Sequence[CloudEvent]) -> None:
+    """Each event in a transaction of its own, under a group of its own: no inbox hides a redelivery,
+    so the handlers themselves must make it change nothing."""
     for event in events:
-        async with db.transaction() as session:
-            await HANDLERS[event.type](session, event)
+        consumer = EventConsumer(group=f"deliver-{uuid.uuid4().hex}", db=db, handlers=handlers())
+        await consumer.apply(polled([event]))
 
 
-async def deliver_as_one_poll(
-    db: Database, events: Sequence[CloudEvent], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Through the consumer's straight path, where the poll's messages and labels are prefetched."""
-    consumer = EventConsumer(group="thread-service", db=db, handlers=HANDLERS)
-
-    async def careful_path(*_: Any) -> bool:
-        raise AssertionError("the poll failed on its straight path")
-
-    monkeypatch.setattr(consumer, "_apply_event", careful_path)
-    records = [
-        ConsumerRecord(
-            topic=event.type,
-            partition=0,
-            offset=offset,
-            timestamp=0,
-            timestamp_type=0,
-            key=event.key,
-            value=encode(event),
-            checksum=None,
-            serialized_key_size=len(event.key),
-            serialized_value_size=0,
-            headers=[],
-        )
-        for offset, event in enumerate(events)
-    ]
-    await consumer.apply(records)
+async def deliver_as_one_poll(db: Database, events: Sequence[CloudEvent]) -> None:
+    """Through the consumer's straight path, where the poll's messages and labels are preloaded."""
+    consumer = EventConsumer(group="thread-service", db=db, handlers=handlers())
+    await consumer.apply(polled(events))
+    assert consumer.careful_polls == 0, "the poll failed on its straight path"
 
 
 async def snapshot(db: Database, ws: str = WS) -> dict[str, Any]:
@@ -116,7 +101,8 @@ async def snapshot(db: Database, ws: str = WS) -> dict[str, Any]:
                 .order_by(ThreadMessage.message_id)
             )
         )
-        labels = await labels_by_message(session, ws, [m.message_id for m in messages])
+        store = ThreadStore(SqlRows(await session.connection()))
+        labels = await store.labels_of(ws, [m.message_id for m in messages])
         pending = list(
             await session.exec(select(ThreadPendingSignal).where(ThreadPendingSignal.workspace_id == ws))
         )
@@ -161,9 +147,7 @@ async def test_every_order_of_two_sends_two_bounces_and_a_complaint_agrees(db: D
     assert all(outcome == first for outcome in outcomes)
 
 
-async def test_every_order_in_one_poll_agrees_with_one_event_at_a_time(
-    db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_every_order_in_one_poll_agrees_with_one_event_at_a_time(db: Database) -> None:
     for index, order in enumerate(permutations(range(6))):
         if index % 24:  # 30 of the 720 orders, five starting with each event
             continue
@@ -180,8 +164,8 @@ async def test_every_order_in_one_poll_agrees_with_one_event_at_a_time(
             for mode in ("poll", "single")
         }
         poll = [events["poll"][position] for position in order]
-        await deliver_as_one_poll(db, poll[:3], monkeypatch)  # and the rest finds these stored
-        await deliver_as_one_poll(db, [*poll, *poll], monkeypatch)
+        await deliver_as_one_poll(db, poll[:3])  # and the rest finds these stored
+        await deliver_as_one_poll(db, [*poll, *poll])
         await deliver(db, [events["single"][position] for position in order])
         together = await snapshot(db, f"ws-poll-{index}")
         assert together == await snapshot(db, f"ws-single-{index}")
@@ -228,3 +212,46 @@ async def test_a_bounce_handled_at_the_same_time_as_its_send_is_never_lost(db: D
     assert all(labels == ("bounced",) for labels, _, _ in state["messages"].values())
     assert len(state["messages"]) == 25
     assert state["pending"] == 0
+
+
+# The shared base suite: a poll mixing the three topics, where bounces and a complaint arrive before
+# their send, a send arrives twice, and two messages share a thread.
+
+
+class TestPolls(PollSuite):
+    group = "thread-service"
+    migrations = MIGRATIONS_DIR
+    tables: ClassVar[Mapping[Table, Collection[str]]] = {
+        table_of(Thread): ("created_at", "updated_at"),
+        table_of(ThreadMessage): ("created_at",),
+        table_of(ThreadMessageLabel): ("applied_at",),
+        table_of(ThreadPendingSignal): ("received_at",),
+    }
+
+    def handlers(self) -> Handlers[ThreadStore]:
+        return handlers()
+
+    def before(self) -> list[CloudEvent]:
+        return [sent("m-0", days=0), bounced("m-9", "ev-early", permanent=True, minutes=0)]
+
+    def poll(self) -> list[CloudEvent]:
+        first = sent("m-1", days=1)
+        return [
+            bounced("m-1", "ev-soft", permanent=False, minutes=0),
+            complained("m-2"),
+            first,
+            bounced("m-1", "ev-hard", permanent=True, minutes=1),
+            sent("m-2", days=3),
+            first,
+            bounced("m-0", "ev-zero", permanent=False, minutes=2),
+            bounced("m-3", "ev-waits", permanent=True, minutes=3),
+            sent("m-9", days=2),
+        ]
+
+    def check(self, state: State) -> None:
+        (thread,) = state["thread_thread"]  # (workspace_id, thread_id, contact_id, latest_message_id, ...)
+        assert thread[3] == "m-2"
+        labels = sorted((row[1], row[2]) for row in state["thread_message_label"])
+        assert labels == [("m-0", "bounced"), ("m-1", "bounced"), ("m-2", "complained"), ("m-9", "bounced")]
+        assert [row[2] for row in state["thread_pending_signal"]] == ["m-3"]
+        assert len(state["outbox"]) == 4

@@ -5,9 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from thread_service import store
-from thread_service.domain import MessageStamp, latest_message
-from thread_service.models import Thread, ThreadMessage
+from thread_service.domain import Message, MessageStamp, Thread, latest_message
 
 
 class BounceView(BaseModel):
@@ -38,8 +36,8 @@ class ThreadView(BaseModel):
     updated_at: datetime
 
 
-def message_view(message: ThreadMessage, labels: Sequence[str]) -> MessageView:
-    bounce = store.shown_bounce(message)
+def message_view(message: Message, labels: Sequence[str]) -> MessageView:
+    bounce = message.shown_bounce()
     return MessageView(
         message_id=message.message_id,
         sent_at=message.sent_at,
@@ -61,7 +59,7 @@ def message_view(message: ThreadMessage, labels: Sequence[str]) -> MessageView:
 
 
 def thread_view(
-    thread: Thread, messages: Sequence[ThreadMessage], labels: Mapping[str, Sequence[str]]
+    thread: Thread, messages: Sequence[Message], labels: Mapping[str, Sequence[str]]
 ) -> ThreadView:
     """Messages oldest first, as the conversation reads; ``messages`` are the thread's (at least one)."""
     views = [
