@@ -74,7 +74,11 @@ async def take(figures: list[str], sizes: Sizes, quick: bool) -> dict[str, Any]:
             for name in figures:
                 started = time.perf_counter()
                 await fresh_topics(env.bootstrap, (publish.TOPIC,))
-                results.update(await figure(name)(env, sizes))
+                for key, value in (await figure(name)(env, sizes)).items():
+                    if isinstance(value, dict) and isinstance(results.get(key), dict):
+                        results[key].update(value)  # several consume-<service> figures share keys
+                    else:
+                        results[key] = value
                 results["seconds"][name] = round(time.perf_counter() - started, 1)
                 print(f"  {name}: done in {results['seconds'][name]} s", file=sys.stderr, flush=True)
     finally:
