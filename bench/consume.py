@@ -129,16 +129,17 @@ def _settings(kind: Any, url: str, bootstrap: str, group: str, **extra: Any) -> 
 
 async def _runs_template(path: Path, people: list[scenario.Contact], at: datetime) -> dict[str, str]:
     """The orchestrator's template: one active two-step run per contact, created by its own store code."""
+    from run_orchestrator import domain
     from run_orchestrator.app import MIGRATIONS
-    from run_orchestrator.store import add_run
+    from run_orchestrator.store import RunStore
 
     db = await _migrated(path, MIGRATIONS)
     runs: dict[str, str] = {}
     try:
         async with db.transaction() as session:
+            store = RunStore(SqlRows(await session.connection()))
             for contact in people:
-                stored = await add_run(
-                    session,
+                stored = domain.new_run(
                     workspace_id=scenario.WORKSPACE,
                     contact_id=contact.contact_id,
                     thread_id=contact.thread_id,
@@ -148,7 +149,9 @@ async def _runs_template(path: Path, people: list[scenario.Contact], at: datetim
                     start_at=None,
                     now=at,
                 )
+                store.create(stored)
                 runs[contact.contact_id] = stored.record.run_id
+            await store.write()
     finally:
         await db.dispose()
     return runs

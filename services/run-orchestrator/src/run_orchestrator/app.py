@@ -5,7 +5,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from run_orchestrator import api
-from run_orchestrator.consumers import handlers
+from run_orchestrator.handlers import handlers
 from run_orchestrator.scheduler import run_scheduler
 from run_orchestrator.settings import RunSettings
 from seevee_shared.service import build_service

@@ -1,23 +1,22 @@
 """When a recipient complains, stop every run of the workspace that still writes to them."""
 
-from sqlmodel.ext.asyncio.session import AsyncSession
+from __future__ import annotations
 
-from run_orchestrator.domain import stop
-from run_orchestrator.store import load_run, runs_to_recipient, save
-from seevee_shared.cloudevents import CloudEvent
+from run_orchestrator import domain
+from run_orchestrator.store import RunStore
+from seevee_shared.bus import EventMeta
 from seevee_shared.db import utcnow
-from seevee_shared.events import MessageComplained
+from seevee_shared.events import Cause, MessageComplained
 
-LIVE = ["active", "paused"]
+LIVE = ("active", "paused")
 
 
-async def on_message_complained(session: AsyncSession, event: CloudEvent) -> None:
-    complaint = event.data_as(MessageComplained)
+async def on_message_complained(complaint: MessageComplained, meta: EventMeta, store: RunStore) -> None:
     now = utcnow()
-    runs = await runs_to_recipient(session, event.workspaceid, complaint.recipient, LIVE)
+    runs = await store.runs_to(meta.workspace_id, complaint.recipient, LIVE)
     if complaint.run_id is not None and all(r.record.run_id != complaint.run_id for r in runs):
-        own = await load_run(session, event.workspaceid, complaint.run_id)
+        own = await store.run(meta.workspace_id, complaint.run_id)
         if own is not None:
             runs.append(own)
     for stored in runs:
-        save(session, stored, stop(stored.domain(), "complaint", now), now)
+        store.save(stored, domain.stop(stored.domain(), Cause.COMPLAINT, now), now, meta.id)

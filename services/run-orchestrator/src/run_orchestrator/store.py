@@ -1,300 +1,267 @@
-"""Loading runs from their tables into the domain and writing the domain's decisions back.
+"""The run-orchestrator's store: the only module that runs SQL (consumer polls, the API, the scheduler).
 
-On a poll with a prefetch (see ``prefetch_bounced``), the runs, steps and counted bounces its events
-need are loaded in one query per table and kept in ``poll_lookups``; the lookups below serve them from
-there, filtering by the rows' current state, so nothing is read twice and nothing is flushed per event.
+A poll's ``preload`` loads, in one query per table and workspace, the runs its events name, every run
+to the recipients its dead mailboxes and complaints reach, their steps and the bounces already
+counted. The handlers' lookups are answered from memory (runs to a recipient are kept in every status
+and filtered when asked, since an earlier event of the poll may change one); a lookup that was not
+preloaded loads lazily, as on the careful path and in the API. The base ``Store`` writes the poll's
+changes in bulk. On PostgreSQL the runs are row-locked first, so replicas and the API take turns on a
+run instead of overwriting each other; SQLite serializes writers anyway (``BEGIN IMMEDIATE``).
 """
 
-import uuid
-from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlmodel import SQLModel, col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy import ColumnElement, and_, or_, select, update
 
-from run_orchestrator import run_events
-from run_orchestrator.domain import Outcome, Pause, Run, RunStatus, Step, StepStatus, Stop, plan_steps
+from run_orchestrator import domain, events_out
 from run_orchestrator.models import RunBounceRecord, RunRecord, RunStepRecord
-from seevee_shared.bus import outbox_add
-from seevee_shared.bus.consumer import poll_lookups
-from seevee_shared.cloudevents import CloudEvent
-from seevee_shared.events import Category, RunCause
+from seevee_shared.bus import Event, of_type
+from seevee_shared.events import BounceCategory, MessageBounced, MessageComplained, MessageSent
+from seevee_shared.store import Entity, In, Rows, SqlRows, Store, table_of
+
+RUNS = Entity(RunRecord, domain.RunRow)
+STEPS = Entity(RunStepRecord, domain.StepRow)
+BOUNCES = Entity(RunBounceRecord, domain.RunBounceRow)
+_RUNS = table_of(RunRecord)
+_STEPS = table_of(RunStepRecord)
+
+_Key = tuple[str, str]
 
 
-@dataclass
-class StoredRun:
-    """A run's row and its step rows, loaded together so a decision can be written back whole."""
+class RunStore(Store):
+    entities = (RUNS, STEPS, BOUNCES)
 
-    record: RunRecord
-    steps: list[RunStepRecord]
+    def __init__(self, rows: Rows) -> None:
+        super().__init__(rows)
+        self._stored: dict[str, domain.StoredRun] = {}
+        self._by_id: dict[_Key, domain.StoredRun | None] = {}
+        self._to: dict[_Key, list[domain.StoredRun]] = {}
+        self._counted: dict[tuple[str, str], domain.RunBounceRow | None] = {}
 
-    def domain(self) -> Run:
-        r = self.record
-        pause = None
-        if r.pause_step is not None and r.pause_cause is not None and r.pause_at is not None:
-            pause = Pause(
-                r.pause_step,
-                cast(RunCause, r.pause_cause),
-                r.pause_bounce_id,
-                cast(Category | None, r.pause_category),
-                r.pause_reason,
-                r.pause_at,
-            )
-        stop = None
-        if r.stop_cause is not None and r.stop_at is not None:
-            stop = Stop(cast(RunCause, r.stop_cause), r.stop_bounce_id, r.stop_at)
-        steps = [
-            Step(s.step, s.delay_hours, cast(StepStatus, s.status), s.due_at, s.sent_at, s.message_id)
-            for s in self.steps
-        ]
-        return Run(
-            run_id=r.run_id,
-            status=cast(RunStatus, r.status),
-            current_step=r.current_step,
-            steps=steps,
-            pause=pause,
-            stop=stop,
-            bounce_count=r.bounce_count,
-            auto_restart_at=r.auto_restart_at,
-            auto_restarts=r.auto_restarts,
-        )
+    async def preload(self, events: Sequence[Event[Any]]) -> None:
+        wanted: dict[str, tuple[set[str], set[str], set[str], set[tuple[str, str]]]] = {}
 
-    def apply(self, run: Run, now: datetime) -> None:
-        """Copy a decided run onto the rows (the session flushes them with the transaction)."""
-        p, s = run.pause, run.stop
-        _assign(
-            self.record,
-            {
-                "status": run.status,
-                "current_step": run.current_step,
-                "bounce_count": run.bounce_count,
-                "auto_restart_at": run.auto_restart_at,
-                "auto_restarts": run.auto_restarts,
-                "updated_at": now,
-                "pause_step": p.step if p else None,
-                "pause_cause": p.cause if p else None,
-                "pause_bounce_id": p.bounce_id if p else None,
-                "pause_category": p.category if p else None,
-                "pause_reason": p.reason if p else None,
-                "pause_at": p.at if p else None,
-                "stop_cause": s.cause if s else None,
-                "stop_bounce_id": s.bounce_id if s else None,
-                "stop_at": s.at if s else None,
-            },
-        )
-        for row, step in zip(self.steps, run.steps, strict=True):
-            _assign(
-                row,
-                {
-                    "status": step.status,
-                    "due_at": step.due_at,
-                    "sent_at": step.sent_at,
-                    "message_id": step.message_id,
-                },
-            )
+        def of(workspace_id: str) -> tuple[set[str], set[str], set[str], set[tuple[str, str]]]:
+            return wanted.setdefault(workspace_id, (set(), set(), set(), set()))
 
+        for sent in of_type(events, MessageSent):
+            if sent.payload.run_id is not None:
+                of(sent.meta.workspace_id)[0].add(sent.payload.run_id)
+        for bounced in of_type(events, MessageBounced):
+            if bounced.payload.run_id is not None:
+                run_ids, dead, _, counted = of(bounced.meta.workspace_id)
+                run_ids.add(bounced.payload.run_id)
+                counted.add((bounced.payload.run_id, bounced.payload.bounce_id))
+                if bounced.payload.category == BounceCategory.MAILBOX_UNKNOWN:
+                    dead.add(bounced.payload.run_id)
+        for complained in of_type(events, MessageComplained):
+            run_ids, _, keys, _ = of(complained.meta.workspace_id)
+            keys.add(domain.recipient_key(complained.payload.recipient))
+            if complained.payload.run_id is not None:
+                run_ids.add(complained.payload.run_id)
+        for workspace_id, (run_ids, dead, keys, counted) in wanted.items():
+            found = await self._load_runs(workspace_id, run_ids)
+            keys |= {stored.record.recipient_key for stored in found if stored.record.run_id in dead}
+            await self._load_recipients(workspace_id, keys)
+            await self._load_counted({pair for pair in counted if (workspace_id, pair[0]) in self._by_id})
 
-def _assign(row: SQLModel, values: dict[str, Any]) -> None:
-    """Set only what changed: an assignment through SQLModel costs far more than the comparison."""
-    for name, value in values.items():
-        if getattr(row, name) != value:
-            setattr(row, name, value)
-
-
-async def add_run(
-    session: AsyncSession,
-    *,
-    workspace_id: str,
-    contact_id: str,
-    thread_id: str,
-    recipient: str,
-    sender_mailbox: str,
-    delays: list[float],
-    start_at: datetime | None,
-    now: datetime,
-) -> StoredRun:
-    """A new active run on its first step, due its delay after `start_at` (default now)."""
-    record = RunRecord(
-        run_id=str(uuid.uuid4()),
-        workspace_id=workspace_id,
-        contact_id=contact_id,
-        thread_id=thread_id,
-        recipient=recipient,
-        recipient_key=recipient_key(recipient),
-        sender_mailbox=sender_mailbox,
-        status="active",
-        current_step=1,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(record)
-    await session.flush()
-    steps = [
-        RunStepRecord(
-            run_id=record.run_id, step=s.step, delay_hours=s.delay_hours, status=s.status, due_at=s.due_at
-        )
-        for s in plan_steps(delays, start_at or now)
-    ]
-    session.add_all(steps)
-    return StoredRun(record, steps)
-
-
-def save(session: AsyncSession, stored: StoredRun, outcome: Outcome, now: datetime) -> None:
-    """Write a decision and, in the same transaction, queue the lifecycle event it announces."""
-    if not outcome.changed:
-        return
-    stored.apply(outcome.run, now)
-    if outcome.transition is not None:
-        outbox_add(session, run_events.lifecycle(stored.record, outcome.transition))
-
-
-def _run_key(workspace_id: str, run_id: str) -> Hashable:
-    return ("run", workspace_id, run_id)
-
-
-def _recipient_key(workspace_id: str, key: str) -> Hashable:
-    return ("runs_to", workspace_id, key)
-
-
-def _bounce_key(run_id: str, bounce_id: str) -> Hashable:
-    return ("run_bounce", run_id, bounce_id)
-
-
-async def prefetch_bounced(session: AsyncSession, events: Sequence[CloudEvent]) -> None:
-    """Load, row-locked, the runs a poll's bounces name, every run to the recipients of its dead
-    mailboxes, their steps and the bounces already counted: one query per table and workspace.
-
-    Runs to a recipient are loaded in every status and filtered when asked for, since a bounce earlier
-    in the poll may change a run's status; consumers never create runs.
-    """
-    lookups = poll_lookups(session)
-    if lookups is None:
-        return
-    wanted: dict[str, tuple[set[tuple[str, str]], set[str]]] = {}
-    for event in events:
-        run_id, bounce_id = event.data.get("run_id"), event.data.get("bounce_id")
-        if isinstance(run_id, str) and isinstance(bounce_id, str):
-            bounces, dead_runs = wanted.setdefault(event.workspaceid, (set(), set()))
-            bounces.add((run_id, bounce_id))
-            if event.data.get("category") == "mailbox_unknown":
-                dead_runs.add(run_id)
-    for workspace_id, (bounces, dead_runs) in wanted.items():
-        run_ids = {run_id for run_id, _ in bounces}
-        found = (
-            await session.exec(
-                select(RunRecord)
-                .where(RunRecord.workspace_id == workspace_id, col(RunRecord.run_id).in_(run_ids))
-                .order_by(col(RunRecord.run_id))
-                .with_for_update()
-            )
-        ).all()
-        keys = {r.recipient_key for r in found if r.run_id in dead_runs}
-        siblings = (
-            await session.exec(
-                select(RunRecord)
-                .where(RunRecord.workspace_id == workspace_id, col(RunRecord.recipient_key).in_(keys))
-                .order_by(col(RunRecord.run_id))
-                .with_for_update()
-            )
-        ).all()
-        by_id = {record.run_id: record for record in [*found, *siblings]}
-        stored = {run.record.run_id: run for run in await _with_steps(session, list(by_id.values()))}
+    async def _load_runs(self, workspace_id: str, run_ids: Collection[str]) -> list[domain.StoredRun]:
+        await self._lock(_RUNS.c.workspace_id == workspace_id, _RUNS.c.run_id.in_(list(run_ids)))
+        found = await self._with_steps(await self.load(RUNS, workspace_id=workspace_id, run_id=In(run_ids)))
         for run_id in run_ids:
-            lookups[_run_key(workspace_id, run_id)] = stored.get(run_id)
+            self._by_id[(workspace_id, run_id)] = None
+        for stored in found:
+            self._by_id[(workspace_id, stored.record.run_id)] = stored
+        return found
+
+    async def _load_recipients(self, workspace_id: str, keys: Collection[str]) -> None:
+        keys = [key for key in keys if (workspace_id, key) not in self._to]
+        if not keys:
+            return
+        await self._lock(_RUNS.c.workspace_id == workspace_id, _RUNS.c.recipient_key.in_(keys))
+        records = await self.load(RUNS, workspace_id=workspace_id, recipient_key=In(keys))
         for key in keys:
-            lookups[_recipient_key(workspace_id, key)] = []
-        for record in sorted(siblings, key=lambda r: r.run_id):
-            lookups[_recipient_key(workspace_id, record.recipient_key)].append(stored[record.run_id])
-        known = {(run_id, bounce_id) for run_id, bounce_id in bounces if run_id in stored}
-        for run_id, bounce_id in known:
-            lookups[_bounce_key(run_id, bounce_id)] = None
-        counted = await session.exec(
-            select(RunBounceRecord).where(
-                col(RunBounceRecord.run_id).in_({run_id for run_id, _ in known}),
-                col(RunBounceRecord.bounce_id).in_({bounce_id for _, bounce_id in known}),
+            self._to[(workspace_id, key)] = []
+        for stored in sorted(await self._with_steps(records), key=lambda s: s.record.run_id):
+            self._to[(workspace_id, stored.record.recipient_key)].append(stored)
+            self._by_id[(workspace_id, stored.record.run_id)] = stored
+
+    async def _load_counted(self, pairs: Collection[tuple[str, str]]) -> None:
+        for pair in pairs:
+            self._counted[pair] = None
+        if not pairs:
+            return
+        run_ids, bounce_ids = {run_id for run_id, _ in pairs}, {bounce_id for _, bounce_id in pairs}
+        for row in await self.load(BOUNCES, run_id=In(run_ids), bounce_id=In(bounce_ids)):
+            self._counted[(row.run_id, row.bounce_id)] = row
+
+    async def _with_steps(self, records: Sequence[domain.RunRow]) -> list[domain.StoredRun]:
+        """Each run with its steps in order; a run already held keeps its (maybe changed) rows."""
+        missing = [record.run_id for record in records if record.run_id not in self._stored]
+        if missing:
+            by_run: dict[str, list[domain.StepRow]] = {run_id: [] for run_id in missing}
+            for step in await self.load(STEPS, run_id=In(missing)):
+                by_run[step.run_id].append(step)
+            for record in records:
+                if record.run_id in by_run:
+                    steps = sorted(by_run[record.run_id], key=lambda s: s.step)
+                    self._stored[record.run_id] = domain.StoredRun(record, steps)
+        return [self._stored[record.run_id] for record in records]
+
+    async def _lock(self, *where: ColumnElement[bool]) -> None:
+        """Row-lock runs before reading them, where the database has row locks (PostgreSQL)."""
+        if isinstance(self.rows, SqlRows) and self.rows.connection.dialect.name == "postgresql":
+            query = select(_RUNS.c.run_id).where(*where).order_by(_RUNS.c.run_id).with_for_update()
+            await self.connection.execute(query)
+
+    # What the handlers and the API ask and tell.
+
+    async def run(self, workspace_id: str, run_id: str) -> domain.StoredRun | None:
+        """A run of this workspace with its steps; another workspace's run is as absent as a missing one."""
+        if (workspace_id, run_id) not in self._by_id:
+            await self._load_runs(workspace_id, {run_id})
+        return self._by_id[(workspace_id, run_id)]
+
+    async def runs_to(
+        self, workspace_id: str, recipient: str, statuses: Collection[str]
+    ) -> list[domain.StoredRun]:
+        """The workspace's runs to one recipient (case-insensitive) now in one of ``statuses``."""
+        key = domain.recipient_key(recipient)
+        if (workspace_id, key) not in self._to:
+            await self._load_recipients(workspace_id, {key})
+        return [stored for stored in self._to[(workspace_id, key)] if stored.record.status in statuses]
+
+    async def counted(self, run_id: str, bounce_id: str) -> domain.RunBounceRow | None:
+        if (run_id, bounce_id) not in self._counted:
+            await self._load_counted({(run_id, bounce_id)})
+        return self._counted[(run_id, bounce_id)]
+
+    def count(self, bounce: domain.RunBounceRow) -> None:
+        self.add(bounce)
+        self._counted[(bounce.run_id, bounce.bounce_id)] = bounce
+
+    def create(self, stored: domain.StoredRun) -> None:
+        """A new run and its steps (consumers never create runs)."""
+        self.add(stored.record)
+        for step in stored.steps:
+            self.add(step)
+        self._stored[stored.record.run_id] = stored
+        self._by_id[(stored.record.workspace_id, stored.record.run_id)] = stored
+
+    def save(
+        self, stored: domain.StoredRun, outcome: domain.Outcome, now: datetime, cause_id: str | None = None
+    ) -> None:
+        """Write a decision and, with it, queue the lifecycle event it announces; an event caused by an
+        incoming event (``cause_id``) gets an id derived from it, so a re-application yields the same."""
+        if not outcome.changed:
+            return
+        for step in stored.apply(outcome.run, now):
+            self.changed(step)
+        self.changed(stored.record)
+        if outcome.transition is not None:
+            event_id = None
+            if cause_id is not None:
+                event_id = domain.lifecycle_event_id(cause_id, stored.record.run_id, outcome.transition.kind)
+            self.publish(events_out.lifecycle(stored.record, outcome.transition, event_id))
+
+    # What only SQL answers: the API's listings and the scheduler's claims.
+
+    async def page(
+        self,
+        workspace_id: str,
+        *,
+        limit: int,
+        status: str | None = None,
+        contact_id: str | None = None,
+        after: tuple[datetime, str] | None = None,
+        lock: bool = False,
+    ) -> list[domain.StoredRun]:
+        """Oldest first, from after the (created_at, run_id) position of the previous page."""
+        query = select(_RUNS).where(_RUNS.c.workspace_id == workspace_id)
+        if status is not None:
+            query = query.where(_RUNS.c.status == status)
+        if contact_id is not None:
+            query = query.where(_RUNS.c.contact_id == contact_id)
+        if after is not None:
+            created_at, run_id = after
+            query = query.where(
+                or_(
+                    _RUNS.c.created_at > created_at,
+                    and_(_RUNS.c.created_at == created_at, _RUNS.c.run_id > run_id),
+                )
             )
+        query = query.order_by(_RUNS.c.created_at, _RUNS.c.run_id).limit(limit)
+        return await self._runs_of(query.with_for_update() if lock else query)
+
+    async def runs(self, workspace_id: str, run_ids: Sequence[str]) -> dict[str, domain.StoredRun]:
+        """The workspace's runs among ``run_ids``, row-locked, by id."""
+        query = select(_RUNS).where(_RUNS.c.workspace_id == workspace_id, _RUNS.c.run_id.in_(run_ids))
+        found = await self._runs_of(query.order_by(_RUNS.c.run_id).with_for_update())
+        return {stored.record.run_id: stored for stored in found}
+
+    async def claim_due(self, now: datetime, batch_size: int) -> int:
+        """Claim due steps (scheduled -> due, only while the run is active) and announce each once.
+
+        The conditional update is what makes a claim exactly-once between replicas; on PostgreSQL the
+        candidates are locked SKIP LOCKED, so replicas split the work instead of waiting on each other.
+        """
+        candidates = (
+            select(_STEPS.c.run_id, _STEPS.c.step, _STEPS.c.due_at)
+            .join(_RUNS, _RUNS.c.run_id == _STEPS.c.run_id)
+            .where(
+                _RUNS.c.status == "active",
+                _STEPS.c.step == _RUNS.c.current_step,
+                _STEPS.c.status == "scheduled",
+                _STEPS.c.due_at <= now,
+            )
+            .order_by(_STEPS.c.due_at)
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
         )
-        for row in counted:
-            lookups[_bounce_key(row.run_id, row.bounce_id)] = row
+        claimed: list[tuple[str, int, datetime]] = []
+        for run_id, step, due_at in (await self.connection.execute(candidates)).all():
+            still_active = select(_RUNS.c.run_id).where(_RUNS.c.run_id == run_id, _RUNS.c.status == "active")
+            claim = (
+                update(_STEPS)
+                .where(
+                    _STEPS.c.run_id == run_id,
+                    _STEPS.c.step == step,
+                    _STEPS.c.status == "scheduled",
+                    _STEPS.c.run_id.in_(still_active),
+                )
+                .values(status="due")
+            )
+            if (await self.connection.execute(claim)).rowcount == 1:
+                claimed.append((run_id, step, due_at))
+        records = {r.run_id: r for r in await self.load(RUNS, run_id=In({c[0] for c in claimed}))}
+        for run_id, step, due_at in claimed:
+            record = records[run_id]
+            record.updated_at = now
+            self.changed(record)
+            self.publish(events_out.step_due(record, step, due_at))
+        return len(claimed)
 
-
-async def counted_bounce(session: AsyncSession, run_id: str, bounce_id: str) -> RunBounceRecord | None:
-    lookups = poll_lookups(session)
-    key = _bounce_key(run_id, bounce_id)
-    if lookups is not None and key in lookups:
-        found: RunBounceRecord | None = lookups[key]
-        return found
-    return await session.get(RunBounceRecord, (run_id, bounce_id))
-
-
-def count_bounce(session: AsyncSession, row: RunBounceRecord) -> None:
-    session.add(row)
-    lookups = poll_lookups(session)
-    if lookups is not None:
-        lookups[_bounce_key(row.run_id, row.bounce_id)] = row
-
-
-async def load_run(session: AsyncSession, workspace_id: str, run_id: str) -> StoredRun | None:
-    """A run of this workspace with its steps, row-locked where the database supports it."""
-    lookups = poll_lookups(session)
-    key = _run_key(workspace_id, run_id)
-    if lookups is not None and key in lookups:
-        found: StoredRun | None = lookups[key]
-        return found
-    query = (
-        select(RunRecord)
-        .where(RunRecord.run_id == run_id, RunRecord.workspace_id == workspace_id)
-        .with_for_update()
-    )
-    record = (await session.exec(query)).first()
-    if record is None:
-        return None
-    return (await _with_steps(session, [record]))[0]
-
-
-async def load_runs(session: AsyncSession, records: Sequence[RunRecord]) -> list[StoredRun]:
-    return await _with_steps(session, records)
-
-
-async def runs_to_recipient(
-    session: AsyncSession, workspace_id: str, recipient: str, statuses: Sequence[str]
-) -> list[StoredRun]:
-    """The workspace's runs to one recipient (case-insensitive) in the given statuses."""
-    lookups = poll_lookups(session)
-    key = _recipient_key(workspace_id, recipient_key(recipient))
-    if lookups is not None and key in lookups:
-        runs: list[StoredRun] = lookups[key]
-        return [run for run in runs if run.record.status in statuses]
-    query = (
-        select(RunRecord)
-        .where(
-            RunRecord.workspace_id == workspace_id,
-            RunRecord.recipient_key == recipient_key(recipient),
-            col(RunRecord.status).in_(statuses),
+    async def soft_bounced(self, now: datetime, batch_size: int) -> list[domain.StoredRun]:
+        """Paused runs whose one automatic restart is due, locked SKIP LOCKED."""
+        query = (
+            select(_RUNS)
+            .where(_RUNS.c.status == "paused", _RUNS.c.auto_restart_at <= now)
+            .order_by(_RUNS.c.auto_restart_at)
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
         )
-        .order_by(col(RunRecord.run_id))
-        .with_for_update()
-    )
-    records = (await session.exec(query)).all()
-    return await _with_steps(session, records)
+        return await self._runs_of(query)
 
+    async def _runs_of(self, query: Any) -> list[domain.StoredRun]:
+        rows: Iterable[Any] = (await self.connection.execute(query)).mappings()
+        records = [self._held(domain.RunRow(**row)) for row in rows]
+        return await self._with_steps(records)
 
-def recipient_key(recipient: str) -> str:
-    return recipient.strip().lower()
-
-
-async def _with_steps(session: AsyncSession, records: Sequence[RunRecord]) -> list[StoredRun]:
-    if not records:
-        return []
-    ids = [r.run_id for r in records]
-    query = (
-        select(RunStepRecord)
-        .where(col(RunStepRecord.run_id).in_(ids))
-        .order_by(col(RunStepRecord.run_id), col(RunStepRecord.step))
-    )
-    by_run: dict[str, list[RunStepRecord]] = {run_id: [] for run_id in ids}
-    for step in (await session.exec(query)).all():
-        by_run[step.run_id].append(step)
-    return [StoredRun(record, by_run[record.run_id]) for record in records]
+    def _held(self, record: domain.RunRow) -> domain.RunRow:
+        """The object this store already holds for the row, if any (a pending change wins)."""
+        known = self.known(RUNS, record.run_id)
+        return known if known is not None else record

@@ -1,12 +1,13 @@
 """What the API accepts and answers: the Run resource (ARCHITECTURE section 5) and the request bodies."""
 
+from __future__ import annotations
+
 from datetime import datetime
 from typing import Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from run_orchestrator.domain import RunStatus, StepStatus
-from run_orchestrator.store import StoredRun
+from run_orchestrator.domain import RunStatus, StepStatus, StoredRun
 
 Id = Field(min_length=1, max_length=200)
 
@@ -104,7 +105,7 @@ class RunOut(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, stored: StoredRun) -> "RunOut":
+    def of(cls, stored: StoredRun) -> RunOut:
         r, run = stored.record, stored.domain()
         return cls(
             run_id=r.run_id,

@@ -8,16 +8,20 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from run_orchestrator import domain
 from run_orchestrator.app import MIGRATIONS
 from run_orchestrator.domain import stop
-from run_orchestrator.on_message_bounced import on_message_bounced
-from run_orchestrator.on_message_sent import on_message_sent
+from run_orchestrator.handlers import handlers
 from run_orchestrator.scheduler import emit_due_steps, restart_soft_bounced
-from run_orchestrator.store import add_run, load_run, save
+from run_orchestrator.settings import RunSettings
+from run_orchestrator.store import RunStore
+from seevee_shared.bus import EventConsumer
 from seevee_shared.bus.tables import OutboxRecord
 from seevee_shared.cloudevents import CloudEvent, decode
 from seevee_shared.db import Database, utcnow
 from seevee_shared.events import MessageBounced, MessageSent
+from seevee_shared.store import SqlRows
+from seevee_shared.testing import polled
 
 WS = "ws-sched"
 
@@ -42,10 +46,23 @@ async def db(store_url: str) -> AsyncIterator[Database]:
     await database.dispose()
 
 
+async def consume(
+    db: Database, event: CloudEvent, *, max_bounces: int, auto_restart_hours: float | None
+) -> None:
+    """Apply one event as the consumer does, with this bounce policy."""
+    settings = RunSettings(run_max_bounces=max_bounces, soft_bounce_auto_restart_hours=auto_restart_hours)
+    await EventConsumer(group="run-orchestrator", db=db, handlers=handlers(settings)).apply(polled([event]))
+
+
+async def stored_run(db: Database, run_id: str) -> domain.StoredRun | None:
+    async with db.transaction() as session:
+        return await RunStore(SqlRows(await session.connection())).run(WS, run_id)
+
+
 async def new_run(db: Database, delays: list[float], recipient: str = "ada@acme.test") -> str:
     async with db.transaction() as session:
-        stored = await add_run(
-            session,
+        store = RunStore(SqlRows(await session.connection()))
+        stored = domain.new_run(
             workspace_id=WS,
             contact_id="c-1",
             thread_id="t-1",
@@ -55,6 +72,8 @@ async def new_run(db: Database, delays: list[float], recipient: str = "ada@acme.
             start_at=utcnow() - timedelta(minutes=1),
             now=utcnow(),
         )
+        store.create(stored)
+        await store.write()
         return stored.record.run_id
 
 
@@ -119,9 +138,11 @@ async def test_two_schedulers_on_one_store_emit_each_due_step_once(db: Database,
 async def test_a_stopped_run_is_never_emitted(db: Database) -> None:
     run_id = await new_run(db, [0])
     async with db.transaction() as session:
-        stored = await load_run(session, WS, run_id)
+        store = RunStore(SqlRows(await session.connection()))
+        stored = await store.run(WS, run_id)
         assert stored is not None
-        save(session, stored, stop(stored.domain(), "user", utcnow()), utcnow())
+        store.save(stored, stop(stored.domain(), "user", utcnow()), utcnow())
+        await store.write()
     assert await emit_due_steps(db, utcnow() + timedelta(days=365)) == 0
     assert await step_due_events(db) == []
 
@@ -129,44 +150,37 @@ async def test_a_stopped_run_is_never_emitted(db: Database) -> None:
 async def test_a_temporary_bounce_restarts_the_run_once(db: Database) -> None:
     run_id = await new_run(db, [0, 24])
     await emit_due_steps(db, utcnow())
-    async with db.transaction() as session:
-        await on_message_sent(session, sent(run_id, 1, "m-1"))
-    async with db.transaction() as session:
-        await on_message_bounced(session, bounced(run_id, 1, "b-1"), max_bounces=5, auto_restart_hours=0.5)
+    await consume(db, sent(run_id, 1, "m-1"), max_bounces=5, auto_restart_hours=0.5)
+    await consume(db, bounced(run_id, 1, "b-1"), max_bounces=5, auto_restart_hours=0.5)
     later = utcnow() + timedelta(hours=1)
     assert await restart_soft_bounced(db, utcnow() - timedelta(hours=1)) == 0
     assert await restart_soft_bounced(db, later) == 1
     assert await emit_due_steps(db, later) == 1
     assert [e.data["step"] for e in await step_due_events(db)] == [1, 1]
 
-    async with db.transaction() as session:
-        await on_message_bounced(session, bounced(run_id, 1, "b-2"), max_bounces=5, auto_restart_hours=0.5)
+    await consume(db, bounced(run_id, 1, "b-2"), max_bounces=5, auto_restart_hours=0.5)
     assert await restart_soft_bounced(db, utcnow() + timedelta(days=30)) == 0
-    async with db.transaction() as session:
-        stored = await load_run(session, WS, run_id)
-        assert stored is not None
-        assert (stored.record.status, stored.record.bounce_count, stored.record.auto_restarts) == (
-            "paused",
-            2,
-            1,
-        )
+    stored = await stored_run(db, run_id)
+    assert stored is not None
+    assert (stored.record.status, stored.record.bounce_count, stored.record.auto_restarts) == (
+        "paused",
+        2,
+        1,
+    )
 
 
 async def test_the_third_bounce_stops_the_run_by_policy(db: Database) -> None:
     run_id = await new_run(db, [0, 0, 0])
     for number in (1, 2, 3):
-        async with db.transaction() as session:
-            await on_message_bounced(
-                session, bounced(run_id, 1, f"b-{number}"), max_bounces=3, auto_restart_hours=None
-            )
+        await consume(db, bounced(run_id, 1, f"b-{number}"), max_bounces=3, auto_restart_hours=None)
+    stored = await stored_run(db, run_id)
+    assert stored is not None
+    assert (stored.record.status, stored.record.stop_cause, stored.record.bounce_count) == (
+        "stopped",
+        "policy",
+        3,
+    )
     async with db.transaction() as session:
-        stored = await load_run(session, WS, run_id)
-        assert stored is not None
-        assert (stored.record.status, stored.record.stop_cause, stored.record.bounce_count) == (
-            "stopped",
-            "policy",
-            3,
-        )
         rows = (await session.exec(select(OutboxRecord).where(OutboxRecord.topic == "run.stopped"))).all()
     assert [(e.data["cause"], e.data["bounce_id"]) for e in map(decode, (r.payload for r in rows))] == [
         ("policy", "b-3")
@@ -177,12 +191,8 @@ async def test_the_third_bounce_stops_the_run_by_policy(db: Database) -> None:
 async def test_a_bounce_of_another_workspace_or_unknown_run_changes_nothing(db: Database) -> None:
     run_id = await new_run(db, [0])
     foreign = bounced(run_id, 1, "b-x").model_copy(update={"workspaceid": "ws-other"})
-    async with db.transaction() as session:
-        await on_message_bounced(session, foreign, max_bounces=3, auto_restart_hours=None)
-        await on_message_bounced(
-            session, bounced("no-such-run", 1, "b-y"), max_bounces=3, auto_restart_hours=None
-        )
-    async with db.transaction() as session:
-        stored = await load_run(session, WS, run_id)
-        assert stored is not None
-        assert (stored.record.status, stored.record.bounce_count) == ("active", 0)
+    await consume(db, foreign, max_bounces=3, auto_restart_hours=None)
+    await consume(db, bounced("no-such-run", 1, "b-y"), max_bounces=3, auto_restart_hours=None)
+    stored = await stored_run(db, run_id)
+    assert stored is not None
+    assert (stored.record.status, stored.record.bounce_count) == ("active", 0)

@@ -2,15 +2,13 @@
 
 from datetime import UTC, datetime, timedelta
 
-from run_orchestrator.domain import Bounce, apply_bounce, stop
-from run_orchestrator.models import RunRecord, RunStepRecord
-from run_orchestrator.store import StoredRun
+from run_orchestrator.domain import Bounce, RunRow, StepRow, StoredRun, apply_bounce, stop
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def stored_run() -> StoredRun:
-    record = RunRecord(
+    record = RunRow(
         run_id="r1",
         workspace_id="w1",
         contact_id="c1",
@@ -24,12 +22,8 @@ def stored_run() -> StoredRun:
         updated_at=T0,
     )
     steps = [
-        RunStepRecord(
-            run_id="r1", step=1, delay_hours=0, status="sent", due_at=T0, sent_at=T0, message_id="m1"
-        ),
-        RunStepRecord(
-            run_id="r1", step=2, delay_hours=24, status="scheduled", due_at=T0 + timedelta(hours=24)
-        ),
+        StepRow(run_id="r1", step=1, delay_hours=0, status="sent", due_at=T0, sent_at=T0, message_id="m1"),
+        StepRow(run_id="r1", step=2, delay_hours=24, status="scheduled", due_at=T0 + timedelta(hours=24)),
     ]
     return StoredRun(record, steps)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from seevee_shared.events import Category, RunCause
+from seevee_shared.events import BounceCategory, Category, Cause, RunCause
 
 RunStatus = Literal["active", "paused", "stopped", "completed"]
 StepStatus = Literal["scheduled", "due", "sent", "bounced", "cancelled"]
@@ -166,9 +166,9 @@ def apply_bounce(
     if new.status == "stopped":
         return Outcome(new)
     if new.bounce_count >= max_bounces:
-        return _stop(new, "policy", bounce.bounce_id, now)
-    pause = Pause(bounce.step, "bounce", bounce.bounce_id, bounce.category, bounce.reason, now)
-    if bounce.category != "temporary":
+        return _stop(new, Cause.POLICY, bounce.bounce_id, now)
+    pause = Pause(bounce.step, Cause.BOUNCE, bounce.bounce_id, bounce.category, bounce.reason, now)
+    if bounce.category != BounceCategory.TEMPORARY:
         new.auto_restart_at = None
     elif new.status != "paused" and auto_restart_hours is not None and new.auto_restarts == 0:
         new.auto_restart_at = bounce.bounced_at + timedelta(hours=auto_restart_hours)
@@ -178,7 +178,7 @@ def apply_bounce(
     new.status, new.pause, new.current_step = "paused", pause, bounce.step
     if not moved:
         return Outcome(new)
-    return Outcome(new, Transition("paused", bounce.step, "bounce", bounce.bounce_id, now))
+    return Outcome(new, Transition("paused", bounce.step, Cause.BOUNCE, bounce.bounce_id, now))
 
 
 def pause_sibling(run: Run, bounce: Bounce, now: datetime) -> Outcome:
@@ -187,8 +187,8 @@ def pause_sibling(run: Run, bounce: Bounce, now: datetime) -> Outcome:
         return Outcome(run, changed=False)
     new = copy.deepcopy(run)
     new.status = "paused"
-    new.pause = Pause(new.current_step, "bounce", bounce.bounce_id, bounce.category, bounce.reason, now)
-    return Outcome(new, Transition("paused", new.current_step, "bounce", bounce.bounce_id, now))
+    new.pause = Pause(new.current_step, Cause.BOUNCE, bounce.bounce_id, bounce.category, bounce.reason, now)
+    return Outcome(new, Transition("paused", new.current_step, Cause.BOUNCE, bounce.bounce_id, now))
 
 
 def stop(run: Run, cause: RunCause, now: datetime, bounce_id: str | None = None) -> Outcome:
@@ -236,6 +236,6 @@ def auto_restart(run: Run, now: datetime) -> Outcome:
     """The one automatic restart after a temporary bounce, once its waiting time has passed."""
     if run.status != "paused" or run.auto_restart_at is None or run.auto_restart_at > now:
         return Outcome(run, changed=False)
-    outcome = restart(run, now, "policy", now)
+    outcome = restart(run, now, Cause.POLICY, now)
     outcome.run.auto_restarts += 1
     return outcome
