@@ -40,6 +40,9 @@ MODULES = {
 }
 """Figure name -> its module in ``bench``; each has ``measure(env, sizes)``."""
 
+NO_BROKER = frozenset({"dsn"})
+"""Figures that need no Kafka: taken alone (``--only dsn``), no broker is started to compete for CPU."""
+
 
 CONSUME_ONE = {f"consume-{name}": name for name in CONSUMER_NAMES}
 """``consume-<service>``: figure 3 for one consumer alone (with its anchor)."""
@@ -69,21 +72,28 @@ async def take(figures: list[str], sizes: Sizes, quick: bool) -> dict[str, Any]:
         "seconds": {},
     }
     try:
-        async with LocalKafka(work_dir / "kafka", jvm_options=jvm_options, heap="1g") as kafka:
-            env = BenchEnv(kafka.bootstrap_servers, work_dir)
-            for name in figures:
-                started = time.perf_counter()
-                await fresh_topics(env.bootstrap, (publish.TOPIC,))
-                for key, value in (await figure(name)(env, sizes)).items():
-                    if isinstance(value, dict) and isinstance(results.get(key), dict):
-                        results[key].update(value)  # several consume-<service> figures share keys
-                    else:
-                        results[key] = value
-                results["seconds"][name] = round(time.perf_counter() - started, 1)
-                print(f"  {name}: done in {results['seconds'][name]} s", file=sys.stderr, flush=True)
+        if NO_BROKER.issuperset(figures):
+            await _take_each(figures, BenchEnv("", work_dir), sizes, results)
+        else:
+            async with LocalKafka(work_dir / "kafka", jvm_options=jvm_options, heap="1g") as kafka:
+                await _take_each(figures, BenchEnv(kafka.bootstrap_servers, work_dir), sizes, results)
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     return results
+
+
+async def _take_each(figures: list[str], env: BenchEnv, sizes: Sizes, results: dict[str, Any]) -> None:
+    for name in figures:
+        started = time.perf_counter()
+        if env.bootstrap:
+            await fresh_topics(env.bootstrap, (publish.TOPIC,))
+        for key, value in (await figure(name)(env, sizes)).items():
+            if isinstance(value, dict) and isinstance(results.get(key), dict):
+                results[key].update(value)  # several consume-<service> figures share keys
+            else:
+                results[key] = value
+        results["seconds"][name] = round(time.perf_counter() - started, 1)
+        print(f"  {name}: done in {results['seconds'][name]} s", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,6 +18,7 @@ Provider parsers and the DSN parser both call :func:`classify` so one rule set d
 
 import re
 import sys
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -117,37 +118,39 @@ class Verdict:
 class TextCache:
     """Phrase answers by text, least recently used first out, bounded by the bytes of its keys.
 
-    Keys are already cut to ``TEXT_LIMIT`` characters, so no one entry can be large either.
+    Keys are already cut to ``TEXT_LIMIT`` characters, so no one entry can be large either. Safe to
+    share between threads (parsing may run off the event loop).
     """
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.bytes = 0
         self._entries: OrderedDict[str, str | None] = OrderedDict()
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def get(self, key: str) -> tuple[bool, str | None]:
         """(found, value); a hit becomes the most recently used entry."""
-        try:
-            value = self._entries[key]
-        except KeyError:
-            return False, None
-        self._entries.move_to_end(key)
-        return True, value
+        with self._lock:
+            try:
+                value = self._entries[key]
+            except KeyError:
+                return False, None
+            self._entries.move_to_end(key)
+            return True, value
 
     def put(self, key: str, value: str | None) -> None:
-        if key in self._entries:
-            return
         size = sys.getsizeof(key)
-        if size > self.max_bytes:
-            return
-        self._entries[key] = value
-        self.bytes += size
-        while self.bytes > self.max_bytes:
-            evicted, _ = self._entries.popitem(last=False)
-            self.bytes -= sys.getsizeof(evicted)
+        with self._lock:
+            if key in self._entries or size > self.max_bytes:
+                return
+            self._entries[key] = value
+            self.bytes += size
+            while self.bytes > self.max_bytes:
+                evicted, _ = self._entries.popitem(last=False)
+                self.bytes -= sys.getsizeof(evicted)
 
 
 PHRASE_CACHE = TextCache(max_bytes=2 * 1024 * 1024)
@@ -229,11 +232,24 @@ def _failing_reply(diagnostic: str) -> str:
     return diagnostic[found.start() :]
 
 
+COMMAND_CACHE = TextCache(max_bytes=1024 * 1024)
+"""Commands by text, read as often as the phrases; 1 MiB of keys at most."""
+
+
 def smtp_command(text: str | None) -> str | None:
     """The SMTP command (DATA, RCPT, MAIL, CONN) the quoted server answer was a reply to."""
     if not text:
         return None
-    lowered = text[: TEXT_LIMIT * 2].lower()
+    key = text[: TEXT_LIMIT * 2]
+    found, command = COMMAND_CACHE.get(key)
+    if not found:
+        command = _command_in(key)
+        COMMAND_CACHE.put(key, command)
+    return command
+
+
+def _command_in(text: str) -> str | None:
+    lowered = text.lower()
     reply = _TRANSCRIPT_ERROR.search(lowered)
     if reply is not None:
         # Only this session's commands count: a transcript may show several hosts one after another.

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from email.errors import MessageError
 from email.header import decode_header, make_header
-from email.message import Message
+from email.message import EmailMessage, Message
 from typing import Any
 
 _RECIPIENT_FIELDS = frozenset(("final-recipient", "original-recipient"))
@@ -42,7 +42,59 @@ def _raw_header(name: str, value: str) -> str:
     return value
 
 
-_POLICY = email.policy.default.clone(header_factory=_raw_header)
+class _IndexedMessage(EmailMessage):
+    """A message that finds a header by name in one dict lookup.
+
+    The parser asks every part for its Content-Type (and the rules for a few more fields) many
+    times, and the stock lookup lowercases every header of the part on each call; most of a bounce's
+    headers are Received lines. The index is rebuilt after any change to the headers.
+    """
+
+    _index: dict[str, Any] | None = None
+    _type: str | None = None
+
+    def get_content_type(self) -> str:
+        if self._type is None or self._index is None:
+            self._type = super().get_content_type()
+        return self._type
+
+    def get(self, name: str, failobj: Any = None) -> Any:
+        index = self._index
+        if index is None:
+            index = {}
+            for key, value in self.raw_items():
+                index.setdefault(key.lower(), (key, value))
+            self._index = index
+        lowered = name.lower()
+        found = index.get(lowered)
+        if found is None:
+            return failobj
+        if isinstance(found, tuple):
+            found = index[lowered] = self.policy.header_fetch_parse(*found)
+        return found
+
+    def set_raw(self, name: str, value: Any) -> None:
+        self._index = None
+        super().set_raw(name, value)
+
+    def __setitem__(self, name: str, val: Any) -> None:
+        self._index = None
+        super().__setitem__(name, val)
+
+    def __delitem__(self, name: str) -> None:
+        self._index = None
+        super().__delitem__(name)
+
+    def replace_header(self, _name: str, _value: Any) -> None:
+        self._index = None
+        super().replace_header(_name, _value)
+
+    def set_boundary(self, boundary: str) -> None:
+        self._index = None
+        super().set_boundary(boundary)
+
+
+_POLICY = email.policy.default.clone(header_factory=_raw_header, message_factory=_IndexedMessage)
 
 
 def unix_line_endings(raw: bytes) -> bytes:
