@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export UV_LINK_MODE := copy
 export SEEVEE_SHARED_DIR ?= $(abspath ../shared)
 
-.PHONY: setup run demo test test-unit lint format token clean bench bench-quick dsn-eval kafka schemas \
+.PHONY: setup run demo test test-unit lint format token clean bench bench-quick dsn-eval kafka schemas fuzz \
 	images up down chart-check chaos
 
 $(UV):
@@ -31,6 +31,9 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+fuzz: setup
+	SEEVEE_FUZZ_EXAMPLES=$${SEEVEE_FUZZ_EXAMPLES:-150} $(PY) -m pytest -m fuzz tests/fuzz $(PYTEST_ARGS)
 
 test-unit: setup
 	$(PY) -m pytest -m "not kafka and not postgres and not e2e" $(PYTEST_ARGS)
