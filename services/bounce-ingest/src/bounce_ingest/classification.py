@@ -286,7 +286,9 @@ def _evident_code(code: int | None, diagnostic: str | None) -> int | None:
 
 
 def _confirmed_user(text: str) -> bool:
-    return bool(CONFIRMED_USER.search(_SPACES.sub(" ", text[:TEXT_LIMIT].lower())))
+    """Wording that names the mailbox as missing, or a provider's own error number that does."""
+    folded = _SPACES.sub(" ", text[:TEXT_LIMIT].lower())
+    return bool(CONFIRMED_USER.search(folded)) or any(p.search(folded) for p, _ in PROVIDER_CODES)
 
 
 def _refine(reason: str | None, command: str | None) -> str | None:

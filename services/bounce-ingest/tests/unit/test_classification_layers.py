@@ -252,6 +252,8 @@ def test_any_evidence_gives_a_valid_verdict(
         ),
         ("552 5.1.1 Boite du destinataire pleine. Recipient overquota. OFR_417 [417]", "mailboxfull"),
         ("Mail rejete. Mail rejected. OFR_506 [506]", "spamdetected"),
+        # ...and the command does not turn a provider's numbered "invalid recipient" into a filter
+        ("550 5.5.0 Invalid recipient. LPN007_416 (in reply to end of DATA command)", "userunknown"),
         ("554 5.7.1 Client host rejected LPN000_630", "policyviolation"),
         ("552 This message has been rejected due to content judged to be spam. IB212", "spamdetected"),
         ("421 Temporarily rejected. Reverse DNS for this IP failed. IB108", "requireptr"),
