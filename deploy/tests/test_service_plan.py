@@ -69,3 +69,8 @@ def test_service_environment_precedence(
 
 def test_a_service_gets_only_its_own_store_default() -> None:
     assert "TASKS_DATABASE_URL" not in _env({})
+
+
+def test_each_service_is_a_static_group_member_unless_told_otherwise() -> None:
+    assert _env({})["CONSUMER_INSTANCE_ID"] == "bounce-ingest-1"
+    assert _env({"CONSUMER_INSTANCE_ID": "pod-7"})["CONSUMER_INSTANCE_ID"] == "pod-7"

@@ -56,10 +56,13 @@ def service_environment(
 
     ``extra_env`` (the sandbox's webhook secrets, a test's settings) is applied last: whoever passes it
     means it. The store defaults to SQLite under ``var_dir`` unless the service's URL is set; the dev
-    JWT secret and ``SEEVEE_DEV=true`` (this is a laptop) unless the environment says otherwise.
+    JWT secret and ``SEEVEE_DEV=true`` (this is a laptop) unless the environment says otherwise, and
+    the consumer's static member name ``<service>-1``.
     """
     env = {"SEEVEE_JWT_SECRET": DEV_JWT_SECRET, "SEEVEE_DEV": "true", **environ}
     env.setdefault(spec.database_env, sqlite_url(var_dir, spec))
+    # One process per service: a static group member, so a restart rejoins without a rebalance wait.
+    env.setdefault("CONSUMER_INSTANCE_ID", f"{spec.name}-1")
     env.update(
         {
             "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,

@@ -104,7 +104,11 @@ class ServiceRuntime:
                 backoff_seconds=settings.retry_backoff_seconds,
                 after_commit=self.relay.wake,
             )
-            self.consumer.attach(self.broker, max_records=settings.consumer_max_records)
+            self.consumer.attach(
+                self.broker,
+                max_records=settings.consumer_max_records,
+                instance_id=settings.consumer_instance_id,
+            )
         self.migrations_dir = migrations_dir
         self.background = background
         self._tasks: list[asyncio.Task[None]] = []

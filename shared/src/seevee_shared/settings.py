@@ -38,6 +38,12 @@ class ServiceSettings(BaseSettings):
     consumer_group: str | None = Field(
         None, validation_alias=AliasChoices("CONSUMER_GROUP", "consumer_group")
     )
+    consumer_instance_id: str | None = Field(
+        None, validation_alias=AliasChoices("CONSUMER_INSTANCE_ID", "consumer_instance_id")
+    )
+    """Kafka static membership: a stable name per replica (a pod name, ``<service>-<n>``), unique in its
+    group. A replica restarted under the same name takes its partitions back at once instead of
+    waiting out the dead member's session; unset, membership is dynamic."""
     consumer_max_records: int = Field(
         500, validation_alias=AliasChoices("CONSUMER_MAX_RECORDS", "consumer_max_records")
     )

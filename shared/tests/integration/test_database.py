@@ -2,13 +2,17 @@
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, select
 
+import task_service.app
 from seevee_shared.bus.tables import InboxRecord, OutboxRecord
 from seevee_shared.db import Database
+from seevee_shared.db.schema_head import script_heads
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -70,3 +74,23 @@ async def test_a_savepoint_rolls_back_alone(db: Database) -> None:
     async with db.transaction() as session:
         ids = (await session.exec(select(InboxRecord.event_id))).all()
     assert ids == ["kept"]
+
+
+async def test_a_store_at_head_is_told_without_alembic_and_one_behind_is_migrated(
+    db: Database, tmp_path: Path
+) -> None:
+    migrations = Path(task_service.app.MIGRATIONS_DIR)
+    async with db.engine.begin() as connection:  # the migrations make the store's tables themselves
+        await connection.run_sync(SQLModel.metadata.drop_all)
+    assert await db.applied_revisions() == frozenset(), "no alembic_version before the first migration"
+    await db.upgrade(migrations)
+    head = script_heads(migrations)
+    assert await db.applied_revisions() == head
+    await db.upgrade(migrations)  # at head: one query, nothing to run
+    async with db.engine.begin() as connection:
+        await connection.execute(text("DROP TABLE outbox_dead_letter"))
+        await connection.execute(text("UPDATE alembic_version SET version_num = '2ca6da0e3dff'"))
+    await db.upgrade(migrations)
+    assert await db.applied_revisions() == head
+    async with db.reading() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM outbox_dead_letter"))).scalar() == 0

@@ -105,8 +105,9 @@ class EventConsumer:
         self.careful_polls = 0
         """Polls that took the careful path (tests check that a poll needed none)."""
 
-    def attach(self, broker: KafkaBroker, *, max_records: int = 500) -> None:
-        """Subscribe to every handled topic as one batch subscriber of the service's group."""
+    def attach(self, broker: KafkaBroker, *, max_records: int = 500, instance_id: str | None = None) -> None:
+        """Subscribe to every handled topic as one batch subscriber of the service's group
+        (a static member of it when ``instance_id`` names this replica)."""
         if self.dead_letters is None:
             self.dead_letters = broker.publish
 
@@ -121,6 +122,7 @@ class EventConsumer:
         broker.subscriber(
             *self.topics,
             group_id=self.group,
+            group_instance_id=instance_id,
             batch=True,
             max_records=max_records,
             auto_offset_reset="earliest",

@@ -8,8 +8,11 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from seevee_shared.db.schema_head import script_heads
 
 _READ_ONLY = "seevee_read_only"
 """Execution option of ``Database.reading``'s connections: SQLite begins them deferred."""
@@ -82,11 +85,24 @@ class Database:
             await connection.execute(text("SELECT 1"))
 
     async def upgrade(self, migrations_dir: Path) -> None:
-        """Alembic upgrade to head on this database (serialized between replicas by the DB lock)."""
+        """Alembic upgrade to head on this database (serialized between replicas by the DB lock);
+        a store already at head is told by one query, without starting Alembic."""
+        heads = script_heads(migrations_dir)
+        if heads and await self.applied_revisions() == heads:
+            return
         from seevee_shared.db.migrations import upgrade_connection
 
         async with self.engine.begin() as connection:
             await connection.run_sync(upgrade_connection, migrations_dir)
+
+    async def applied_revisions(self) -> frozenset[str]:
+        """The Alembic revisions the store is at (none before its first migration)."""
+        try:
+            async with self.reading() as connection:
+                rows = await connection.execute(text("SELECT version_num FROM alembic_version"))
+                return frozenset(str(row[0]) for row in rows)
+        except DBAPIError:
+            return frozenset()
 
     async def dispose(self) -> None:
         await asyncio.shield(self.engine.dispose())
