@@ -160,16 +160,19 @@ class ServiceRuntime:
         await self.db.dispose()
 
     async def ready(self) -> str | None:
-        """None when the store and the broker answer, else what is wrong."""
+        """None when the store and the broker answer, else which one does not (the error is logged,
+        never answered: it may name hosts, paths or credentials)."""
         try:
             await asyncio.wait_for(self.db.ping(), timeout=3)
         except Exception as exc:
-            return f"database: {exc!r}"
+            log.warning("not ready: database", error=repr(exc))
+            return "the database does not answer"
         try:
             if not await self.broker.ping(timeout=3):
-                return "kafka: no answer"
+                return "kafka does not answer"
         except Exception as exc:
-            return f"kafka: {exc!r}"
+            log.warning("not ready: kafka", error=repr(exc))
+            return "kafka does not answer"
         return None
 
 
