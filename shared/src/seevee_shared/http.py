@@ -9,11 +9,15 @@ from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from seevee_shared.bus.errors import TRANSIENT, is_transient
 from seevee_shared.logging import get_logger
 
 PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_SECONDS = 5
+"""What a 503 asks a caller to wait when the store is locked or unreachable."""
 T = TypeVar("T")
 log = get_logger(__name__)
 
@@ -112,9 +116,25 @@ def install_problem_handlers(app: FastAPI) -> None:
         log.exception("unhandled error", path=request.url.path)
         return problem_response(500, "Internal Server Error", None, instance=request.url.path)
 
+    async def on_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        """The store or the broker is busy or away (a lock past its timeout, a lost connection): the
+        same call can succeed later, so the caller is told to retry rather than shown a crash."""
+        if not is_transient(exc):
+            return await on_crash(request, exc)
+        log.warning("store or broker unavailable", path=request.url.path, error=type(exc).__name__)
+        return problem_response(
+            503,
+            "Service Unavailable",
+            "the service's store is briefly unavailable; try again shortly",
+            instance=request.url.path,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    for unavailable in (*TRANSIENT, DBAPIError):
+        app.add_exception_handler(unavailable, on_unavailable)
     app.add_exception_handler(Exception, on_crash)
 
 

@@ -1,8 +1,13 @@
 """The HTTP shell every service shares, without starting its store or broker."""
 
+import sqlite3
+from pathlib import Path
+
 import httpx
 import pytest
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from seevee_shared.auth import CurrentPrincipal, require_role
 from seevee_shared.http import NotFound
@@ -23,6 +28,20 @@ async def get_thing(thing_id: int, principal: CurrentPrincipal) -> dict[str, str
 @router.post("/v1/things/1/approve", dependencies=[Depends(require_role("support"))])
 async def approve() -> dict[str, str]:
     return {"status": "approved"}
+
+
+@router.post("/v1/things/write")
+async def write_thing(request: Request) -> dict[str, str]:
+    """Writes to the SQLite file named in the query, waiting at most 0.1 s for its lock."""
+    engine = create_async_engine(
+        f"sqlite+aiosqlite:///{request.query_params['db']}", connect_args={"timeout": 0.1}
+    )
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("BEGIN IMMEDIATE"))
+    finally:
+        await engine.dispose()
+    return {"status": "written"}
 
 
 @pytest.fixture
@@ -61,3 +80,21 @@ async def test_every_answer_carries_a_trace_id(client: httpx.AsyncClient) -> Non
     assert given.headers["x-request-id"] == "trace-123"
     made = await client.get("/healthz")
     assert len(made.headers["x-request-id"]) == 32
+
+
+async def test_a_locked_store_is_a_503_to_retry_not_a_500(client: httpx.AsyncClient, tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        locked = await client.post("/v1/things/write", params={"db": str(path)})
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    free = await client.post("/v1/things/write", params={"db": str(path)})
+
+    assert locked.status_code == 503
+    assert locked.headers["content-type"] == "application/problem+json"
+    assert locked.headers["retry-after"] == "5"
+    assert "locked" not in locked.text
+    assert free.status_code == 200
