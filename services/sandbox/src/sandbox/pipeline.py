@@ -24,6 +24,10 @@ SERVICE_PORTS = {
 }
 
 
+UNAVAILABLE_RETRIES = 10
+MAX_RETRY_AFTER = 30.0
+
+
 class PipelineError(RuntimeError):
     """An API answered something the demo cannot go on from; the message says which and what."""
 
@@ -114,9 +118,22 @@ class Pipeline:
     async def _call(
         self, method: str, service: str, path: str, *, expect: int = 200, **kwargs: Any
     ) -> dict[str, Any]:
+        """One API call; a 503 (the service's store briefly unavailable) is retried after its Retry-After."""
         url = f"{self.endpoints.urls[service]}{path}"
-        answer = await self._client.request(method, url, headers=self._auth, **kwargs)
+        for _ in range(UNAVAILABLE_RETRIES):
+            answer = await self._client.request(method, url, headers=self._auth, **kwargs)
+            if answer.status_code != 503:
+                break
+            await asyncio.sleep(_retry_after(answer.headers.get("Retry-After")))
         if answer.status_code != expect:
             raise PipelineError(f"{method} {url} answered {answer.status_code}: {answer.text[:300]}")
         result: dict[str, Any] = answer.json()
         return result
+
+
+def _retry_after(header: str | None) -> float:
+    """Seconds from a ``Retry-After`` header (an HTTP date counts as one second), at most 30."""
+    try:
+        return min(max(float(header or 1), 0.0), MAX_RETRY_AFTER)
+    except ValueError:
+        return 1.0
