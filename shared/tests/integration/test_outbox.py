@@ -89,8 +89,8 @@ async def test_two_relays_on_one_store_publish_each_row_once_and_in_order_per_ke
         assert numbers == sorted(numbers), f"events of {contact} out of order"
 
 
-async def _store(tmp_path: Path) -> Database:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path}/outbox.db")
+async def _store(tmp_path: Path, url: str | None = None) -> Database:
+    db = Database(url or f"sqlite+aiosqlite:///{tmp_path}/outbox.db")
     async with db.engine.begin() as connection:
         await connection.run_sync(
             SQLModel.metadata.create_all,
@@ -104,11 +104,12 @@ def _oversized(event: CloudEvent) -> CloudEvent:
     return event.model_copy(update={"data": {**event.data, "employer_name": "x" * 1_200_000}})
 
 
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def test_a_row_the_broker_can_never_take_is_dead_lettered_and_the_rest_flow_in_order(
-    tmp_path: Path, kafka_bootstrap: str
+    tmp_path: Path, kafka_bootstrap: str, backend: str, request: pytest.FixtureRequest
 ) -> None:
     batch = unique_topic_suffix()
-    db = await _store(tmp_path)
+    db = await _store(tmp_path, request.getfixturevalue("postgres_url") if backend == "postgres" else None)
     before, big, after = reveal(batch, 0), _oversized(reveal(batch, 7)), reveal(batch, 14)  # one key
     other_workspace = reveal(batch, 1).model_copy(update={"workspaceid": "ws-b"})
     async with db.transaction() as session:
