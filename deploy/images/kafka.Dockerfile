@@ -14,5 +14,5 @@ ENV KAFKA_HEAP_OPTS="-Xms256m -Xmx768m" \
 USER 10002:10002
 VOLUME ["/var/lib/kafka/data"]
 EXPOSE 9092 19092
-HEALTHCHECK --interval=5s --timeout=5s --start-period=60s --retries=5 CMD ["/opt/kafka/config/healthcheck.sh"]
+HEALTHCHECK --interval=5s --timeout=5s --start-period=180s --retries=6 CMD ["/opt/kafka/config/healthcheck.sh"]
 ENTRYPOINT ["/opt/kafka/config/entrypoint.sh"]

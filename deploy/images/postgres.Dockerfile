@@ -13,5 +13,5 @@ ENV PATH=/usr/lib/postgresql/15/bin:$PATH \
 USER postgres
 VOLUME ["/var/lib/postgresql/data"]
 EXPOSE 5432
-HEALTHCHECK --interval=5s --timeout=5s --start-period=30s --retries=5 CMD ["pg_isready", "-h", "127.0.0.1", "-q"]
+HEALTHCHECK --interval=5s --timeout=5s --start-period=120s --retries=6 CMD ["pg_isready", "-h", "127.0.0.1", "-q"]
 ENTRYPOINT ["/opt/seevee-postgres/entrypoint.sh"]

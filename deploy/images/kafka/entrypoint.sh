@@ -12,7 +12,8 @@ sed -e "s|@ADVERTISED@|${advertised}|" -e "s|@DATA@|${data}|" -e "s|@NODE@|${nod
 java_cmd=(java ${KAFKA_HEAP_OPTS:-} -XX:+UseSerialGC -Djava.awt.headless=true
           -Dlog4j2.configurationFile=/opt/kafka/config/log4j2.properties -cp "/opt/kafka/libs/*")
 if [ ! -f "$data/meta.properties" ]; then
-  cluster=${KAFKA_CLUSTER_ID:-$("${java_cmd[@]}" kafka.tools.StorageTool random-uuid)}
+  # A random 16-byte id in Kafka's base64url form (what `StorageTool random-uuid` prints, without a JVM).
+  cluster=${KAFKA_CLUSTER_ID:-$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')}
   "${java_cmd[@]}" kafka.tools.StorageTool format --ignore-formatted --cluster-id "$cluster" --config "$config"
 fi
 exec "${java_cmd[@]}" kafka.Kafka "$config"
