@@ -190,7 +190,7 @@ def consumed_topics() -> dict[str, set[str]]:
     for service in SERVICES:
         app = importlib.import_module(f"{service.replace('-', '_')}.app").create_app()
         consumer = app.state.runtime.consumer
-        topics[service] = {getattr(t, "value", t) for t in consumer.handlers} if consumer else set()
+        topics[service] = {getattr(t, "value", t) for t in consumer.topics} if consumer else set()
     return topics
 
 

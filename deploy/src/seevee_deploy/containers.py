@@ -50,6 +50,7 @@ def kafka_container(partitions: int = 6) -> Iterator[str]:
         DockerContainer(image("kafka"))
         .with_env("KAFKA_ADVERTISED_LISTENERS", f"PLAINTEXT://localhost:9092,EXTERNAL://127.0.0.1:{port}")
         .with_env("KAFKA_PARTITIONS", str(partitions))
+        .with_env("KAFKA_JVM_OPTS", "-XX:TieredStopAtLevel=1")
     )
     _publish_on_loopback(container, 19092, port)
     container.start()
