@@ -11,6 +11,7 @@ ROWS: tuple[tuple[str, str, str, float | None, bool], ...] = (
     ("4 end to end p50 ms @ half load", "", "e2e_p50_ms", None, False),
     ("4 end to end p99 ms @ half load", "e2e_p99_ratio", "e2e_p99_ms", 500.0, False),
     ("5 raw bounce emails", "dsn_ratio", "dsn_emails_per_s", 1.0, True),
+    ("6 POST /v1/runs (runs/s)", "runs_api_ratio", "runs_api_runs_per_s", 1000.0, True),
 )
 
 
@@ -48,7 +49,7 @@ def table(results: dict[str, Any]) -> str:
         absolute = (results.get("consume_events_per_s") or {}).get(service)
         row(f"3 consume {service}", value, absolute, 0.5, True, True)
     for name, ratio_key, absolute_key, goal, up in ROWS[3:]:
-        on_ratio = absolute_key == "dsn_emails_per_s"
+        on_ratio = absolute_key == "dsn_emails_per_s"  # figure 6's goal is absolute, as 4's
         row(name, results.get(ratio_key), results.get(absolute_key), goal, on_ratio, up)
     machine = results.get("machine", {})
     lines.append("-" * 70)

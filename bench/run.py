@@ -37,6 +37,7 @@ MODULES = {
     "consume": "consume",
     "e2e": "end_to_end",
     "dsn": "raw_emails",
+    "runs-api": "runs_api",
 }
 """Figure name -> its module in ``bench``; each has ``measure(env, sizes)``."""
 

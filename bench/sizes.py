@@ -19,6 +19,8 @@ class Sizes:
     e2e_latency_bounces: int
     """Bounces per latency repetition, posted at half the measured rate."""
     round_trips: int
+    api_runs: int
+    """Runs created through `POST /v1/runs` per repetition (figure 6)."""
     dsn_files: int | None
     """Files of the DSN corpus per repetition; None: all of them."""
 
@@ -36,6 +38,7 @@ FULL = Sizes(
     e2e_batch_size=50,
     e2e_latency_bounces=200,
     round_trips=400,
+    api_runs=600,
     dsn_files=None,
 )
 """The issue's sizes (20,000 events per consumer), within the 10-minute budget at today's speeds."""
@@ -53,5 +56,6 @@ QUICK = Sizes(
     e2e_batch_size=10,
     e2e_latency_bounces=10,
     round_trips=50,
+    api_runs=60,
     dsn_files=60,
 )
