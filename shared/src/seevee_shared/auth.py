@@ -13,7 +13,7 @@ from typing import Annotated
 
 import jwt
 from fastapi import Depends, Request
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from seevee_shared.http import ProblemError
 
@@ -29,6 +29,10 @@ _INVALID = (
 
 
 class Principal(BaseModel):
+    """Frozen: one verified token's caller is shared by all its requests."""
+
+    model_config = ConfigDict(frozen=True)
+
     sub: str
     workspace_id: str
     roles: list[str] = []
@@ -61,6 +65,12 @@ def _unauthorized(detail: str) -> ProblemError:
     return ProblemError(401, "Unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+_VERIFIED: dict[tuple[str, str, str, str, int], tuple[Principal, float]] = {}
+_VERIFIED_MAX = 4096
+"""Tokens already verified -> their caller and expiry: a client sends the same token with every request,
+and checking its signature and claims again each time is work done once (bounded, oldest dropped)."""
+
+
 def principal_from_header(
     authorization: str | None,
     secret: str | SecretStr,
@@ -73,9 +83,16 @@ def principal_from_header(
     if not authorization or not authorization.lower().startswith("bearer "):
         raise _unauthorized("a bearer token is required")
     key = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+    token = authorization[7:].strip()
+    cache_key = (token, key, issuer, audience, max_lifetime_seconds)
+    verified = _VERIFIED.get(cache_key)
+    if verified is not None:
+        if time.time() < verified[1]:
+            return verified[0]
+        del _VERIFIED[cache_key]
     try:
         claims = jwt.decode(
-            authorization[7:].strip(),
+            token,
             key,
             algorithms=["HS256"],
             issuer=issuer,
@@ -89,6 +106,9 @@ def principal_from_header(
         raise _unauthorized(_INVALID) from exc
     if claims["exp"] - time.time() > max_lifetime_seconds + LEEWAY_SECONDS:
         raise _unauthorized(_INVALID)
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        del _VERIFIED[next(iter(_VERIFIED))]
+    _VERIFIED[cache_key] = (principal, float(claims["exp"]))
     return principal
 
 

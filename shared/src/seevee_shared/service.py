@@ -50,14 +50,16 @@ DbSession = Annotated[AsyncSession, Depends(_db_session, scope="function")]
 
 def store_dependency(store: Callable[[SqlRows], S]) -> Callable[[Request], AsyncIterator[S]]:
     """A FastAPI dependency giving a route the service's store in a transaction of its own: what the
-    route changed is written when it returns (an error rolls all back), then the relay is woken."""
+    route changed is written when it returns (an error rolls all back), then the relay is woken if it
+    published anything (a wake-up costs the relay a read of the outbox)."""
 
     async def dependency(request: Request) -> AsyncIterator[S]:
         async with request.app.state.db.transaction() as session:
             opened = store(SqlRows(await session.connection()))
             yield opened
             await opened.write()
-        request.app.state.relay.wake()
+        if opened.published:
+            request.app.state.relay.wake()
 
     return dependency
 

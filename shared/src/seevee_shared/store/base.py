@@ -76,6 +76,8 @@ class Store:
         self._dirty: dict[str, dict[tuple[Any, ...], Any]] = {}
         self._gone: dict[str, dict[tuple[Any, ...], Any]] = {}
         self._events: list[CloudEvent] = []
+        self.published = 0
+        """Outbox rows this store has written (the API wakes the relay only when there are some)."""
 
     async def preload(self, events: Sequence[Any]) -> None:
         """Load, in one query per table, what the poll's events (``Event`` values) will look up."""
@@ -159,6 +161,7 @@ class Store:
         if self._events:
             now = utcnow()
             await self.rows.insert(OUTBOX, [_outbox_row(event, now) for event in self._events])
+            self.published += len(self._events)
             self._events.clear()
 
     def _entity(self, obj: Any) -> Entity[Any]:
