@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from run_orchestrator import domain
+from run_orchestrator.creations import Creations
 from run_orchestrator.store import RunStore
 from run_orchestrator.views import BulkStopIn, BulkStopOut, RestartIn, RunCreate, RunOut
 from seevee_shared.auth import CurrentPrincipal
@@ -23,8 +24,19 @@ _CURSOR = {"time_field": "created_at", "id_field": "run_id"}
 Runs = Annotated[RunStore, Depends(store_dependency(RunStore), scope="function")]
 
 
-@router.post("", status_code=201)
-async def create_run(body: RunCreate, principal: CurrentPrincipal, store: Runs) -> RunOut:
+async def _creations(request: Request) -> Creations:
+    """The app's one group-committing writer of new runs."""
+    creations: Creations | None = getattr(request.app.state, "run_creations", None)
+    if creations is None:
+        creations = request.app.state.run_creations = Creations(request.app.state.db)
+    return creations
+
+
+@router.post("", status_code=201, response_model=RunOut)
+async def create_run(
+    body: RunCreate, principal: CurrentPrincipal, creations: Annotated[Creations, Depends(_creations)]
+) -> Response:
+    """Committed with the runs other requests create meanwhile; the answer is serialized once, by pydantic."""
     stored = domain.new_run(
         workspace_id=principal.workspace_id,
         contact_id=body.contact_id,
@@ -35,8 +47,8 @@ async def create_run(body: RunCreate, principal: CurrentPrincipal, store: Runs) 
         start_at=body.start_at,
         now=utcnow(),
     )
-    store.create(stored)
-    return RunOut.of(stored)
+    await creations.create(stored)
+    return Response(RunOut.of(stored).model_dump_json(), status_code=201, media_type="application/json")
 
 
 @router.get("")

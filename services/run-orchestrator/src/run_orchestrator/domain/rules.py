@@ -5,7 +5,6 @@ due; `message.sent` moves the run forward, a bounce pauses it on the bounced ste
 Every rule returns a new `Run` plus the lifecycle `Transition` to announce, if any.
 """
 
-import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -96,6 +95,22 @@ class Outcome:
     changed: bool = field(default=True)
 
 
+def _copied(run: Run) -> Run:
+    """A run whose steps a rule may change without touching the original (pause and stop are frozen)."""
+    steps = [Step(s.step, s.delay_hours, s.status, s.due_at, s.sent_at, s.message_id) for s in run.steps]
+    return Run(
+        run.run_id,
+        run.status,
+        run.current_step,
+        steps,
+        run.pause,
+        run.stop,
+        run.bounce_count,
+        run.auto_restart_at,
+        run.auto_restarts,
+    )
+
+
 def next_due_at(sent_at: datetime, delay_hours: float) -> datetime:
     """A step is due its delay after the previous step went out (the first: after the start)."""
     return sent_at + timedelta(hours=delay_hours)
@@ -125,7 +140,7 @@ def record_sent(run: Run, step_number: int, message_id: str, sent_at: datetime) 
     later step, or one rescheduled by a restart) is stale and ignored. A step that bounced before its
     `message.sent` arrived keeps its bounced status but records the send.
     """
-    new = copy.deepcopy(run)
+    new = _copied(run)
     step = new.step_at(step_number)
     if step is None or step.message_id == message_id:
         return Outcome(run, changed=False)
@@ -157,7 +172,7 @@ def apply_bounce(
     A late bounce (the next step already went out) still pauses the run, on the step that bounced; a run
     already paused keeps the earliest bounced step. A stopped run only records the bounce.
     """
-    new = copy.deepcopy(run)
+    new = _copied(run)
     step = new.step_at(bounce.step)
     if step is None:
         return Outcome(run, changed=False)
@@ -185,7 +200,7 @@ def pause_sibling(run: Run, bounce: Bounce, now: datetime) -> Outcome:
     """Another run's `mailbox_unknown` bounce to the same recipient pauses this active run where it is."""
     if run.status != "active":
         return Outcome(run, changed=False)
-    new = copy.deepcopy(run)
+    new = _copied(run)
     new.status = "paused"
     new.pause = Pause(new.current_step, Cause.BOUNCE, bounce.bounce_id, bounce.category, bounce.reason, now)
     return Outcome(new, Transition("paused", new.current_step, Cause.BOUNCE, bounce.bounce_id, now))
@@ -195,7 +210,7 @@ def stop(run: Run, cause: RunCause, now: datetime, bounce_id: str | None = None)
     """Stop for good: nothing scheduled or due is ever emitted again. A finished run is left unchanged."""
     if run.status in FINAL_STATUSES:
         return Outcome(run, changed=False)
-    return _stop(copy.deepcopy(run), cause, bounce_id, now)
+    return _stop(_copied(run), cause, bounce_id, now)
 
 
 def _stop(new: Run, cause: RunCause, bounce_id: str | None, now: datetime) -> Outcome:
@@ -215,7 +230,7 @@ def restart(run: Run, at: datetime, cause: RunCause, now: datetime) -> Outcome:
     """
     if run.status != "paused":
         raise NotPausedError(f"run is {run.status}")
-    new = copy.deepcopy(run)
+    new = _copied(run)
     resume = new.pause.step if new.pause is not None else new.current_step
     paused_step = new.step_at(resume)
     if paused_step is not None and paused_step.status == "sent":
