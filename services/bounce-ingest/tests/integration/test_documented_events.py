@@ -20,14 +20,21 @@ from hypothesis import strategies as st
 from sqlmodel import select
 
 from bounce_ingest.app import create_app
-from bounce_ingest.models import IngestBounce, IngestComplaint
+from bounce_ingest.models import IngestBounce, IngestComplaint, IngestSentMessage
 from bounce_ingest.providers import PROVIDERS
 from bounce_ingest.providers.signing import WebhookSigners
 from bounce_ingest.settings import IngestSettings
 from seevee_shared.cloudevents import CloudEvent
 from seevee_shared.db import Database, utcnow
 from seevee_shared.events import MessageSent, Topic
-from seevee_shared.testing import TEST_JWT_SECRET, publish, read_events, running_service, topic_reader
+from seevee_shared.testing import (
+    TEST_JWT_SECRET,
+    eventually,
+    publish,
+    read_events,
+    running_service,
+    topic_reader,
+)
 
 pytestmark = pytest.mark.kafka
 
@@ -43,7 +50,6 @@ def _app(tmp_path: Path, bootstrap: str) -> tuple[FastAPI, WebhookSigners]:
         database_url=f"sqlite+aiosqlite:///{tmp_path}/ingest.db",
         kafka_bootstrap_servers=bootstrap,
         jwt_secret=TEST_JWT_SECRET,
-        consumer_group=f"bounce-ingest-{uuid.uuid4().hex[:8]}",
         **signers.settings(cert_dir),
     )
     return create_app(settings), signers
@@ -122,8 +128,10 @@ async def test_every_documented_event_gets_its_outcome(
     assert not wrong, "\n".join(wrong)
 
 
-async def test_an_unsubscribe_drop_is_published_as_a_complaint(tmp_path: Path, kafka_bootstrap: str) -> None:
-    app, signers = _app(tmp_path, kafka_bootstrap)
+async def test_an_unsubscribe_drop_is_published_as_a_complaint(
+    service: tuple[FastAPI, Any, WebhookSigners], kafka_bootstrap: str
+) -> None:
+    app, client, signers = service
     suffix = uuid.uuid4().hex[:10]
     sent = MessageSent(
         message_id=f"msg-{suffix}",
@@ -146,15 +154,19 @@ async def test_an_unsubscribe_drop_is_published_as_a_complaint(tmp_path: Path, k
         "sg_event_id": f"drop-{suffix}",
         "seevee_message_id": sent.message_id,
     }
-    async with (
-        topic_reader(kafka_bootstrap, Topic.MESSAGE_COMPLAINED, Topic.MESSAGE_BOUNCED) as reader,
-        running_service(app) as client,
-    ):
+    async with topic_reader(kafka_bootstrap, Topic.MESSAGE_COMPLAINED, Topic.MESSAGE_BOUNCED) as reader:
         event = CloudEvent.build(sent, source="/seevee/sender", workspace_id="ws-1", subject=sent.contact_id)
         await publish(kafka_bootstrap, [event])
+
+        async def message_stored() -> bool:
+            db: Database = app.state.db
+            async with db.transaction() as session:
+                return await session.get(IngestSentMessage, sent.message_id) is not None
+
+        await eventually(message_stored, timeout=120)
         response = await _post(client, signers, "sendgrid", dropped)
         assert response.json() == {"accepted": 1, "duplicates": 0, "ignored": 0}
-        [published] = await read_events(reader, 1, where=lambda e: e.subject == sent.contact_id)
+        [published] = await read_events(reader, 1, timeout=120, where=lambda e: e.subject == sent.contact_id)
         assert published.type == Topic.MESSAGE_COMPLAINED
         assert published.data["feedback_type"] == "unsubscribe"
         assert published.data["message_id"] == sent.message_id
