@@ -49,11 +49,17 @@ class Entity(Generic[E]):
         fields = {field.name for field in dataclasses.fields(row)}  # type: ignore[arg-type]
         if fields != set(self.columns):
             raise TypeError(f"{row.__name__} must have exactly the columns of {self.table.name}")
+        self._copied = not hasattr(row, "__slots__")
+        """A plain dataclass's fields are its ``__dict__``: copied whole, the quickest row there is."""
 
     def key(self, obj: Any) -> tuple[Any, ...]:
         return tuple(getattr(obj, name) for name in self.keys)
 
     def values(self, obj: Any) -> Row:
+        """The row of an object: its fields, which are exactly the columns."""
+        if self._copied:
+            row: Row = vars(obj).copy()
+            return row
         return {name: getattr(obj, name) for name in self.columns}
 
     def new_values(self, obj: Any) -> Row:
