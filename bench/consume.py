@@ -96,7 +96,7 @@ def _threads() -> Consumer:
 
 def _refunds() -> Consumer:
     from refund_service.app import MIGRATIONS_DIR, create_app
-    from refund_service.consumers import handlers
+    from refund_service.handlers import handlers
     from refund_service.settings import RefundSettings
 
     def settings(url: str, bootstrap: str, group: str) -> RefundSettings:
@@ -106,9 +106,10 @@ def _refunds() -> Consumer:
     async def prefill(
         session: AsyncSession, people: list[scenario.Contact], _runs: dict[str, str], at: datetime
     ) -> None:
-        on_revealed = handlers(settings("sqlite://", "", ""))[Topic.CONTACT_REVEALED]
-        for contact in people:
-            await on_revealed(session, scenario.contact_revealed(contact, at))
+        reveals = [scenario.contact_revealed(contact, at) for contact in people]
+        registry = handlers(settings("sqlite://", "", ""))
+        rows = SqlRows(await session.connection())
+        await apply_poll(registry, rows, "bench-prefill", events_of(registry, reveals))
 
     def build(url: str, bootstrap: str, group: str) -> FastAPI:
         return create_app(settings(url, bootstrap, group))

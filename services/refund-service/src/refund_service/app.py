@@ -5,7 +5,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from refund_service import api
-from refund_service.consumers import handlers
+from refund_service.handlers import handlers
 from refund_service.mail_hosts import DomainChecker
 from refund_service.settings import RefundSettings
 from seevee_shared.service import build_service

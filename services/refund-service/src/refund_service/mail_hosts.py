@@ -1,6 +1,8 @@
 """Does a domain have anywhere to deliver mail? MX, else A/AAAA (RFC 5321 section 5.1), via dnspython."""
 
+import asyncio
 import time
+from collections.abc import Iterable
 from typing import Protocol
 
 import dns.asyncresolver
@@ -87,3 +89,24 @@ def domain_checker(settings: RefundSettings) -> DomainChecker:
     if not settings.dns_check_enabled:
         return NoDomainCheck()
     return DnsDomainChecker(settings.dns_nameserver, settings.dns_timeout_seconds, settings.dns_cache_seconds)
+
+
+class MailHosts:
+    """A poll's DNS answers, asked before its transaction opens (``prepare``), so no lookup waits
+    inside it; a domain the poll did not foresee (a reveal meeting a bounce that came first) is asked
+    when the handler needs it."""
+
+    def __init__(self, checker: DomainChecker) -> None:
+        self.checker = checker
+        self._answers: dict[str, bool | None] = {}
+
+    async def prepare(self, domains: Iterable[str]) -> None:
+        """Resolve the poll's domains, concurrently; the answers replace the previous poll's."""
+        wanted = sorted(set(domains))
+        answers = await asyncio.gather(*(self.checker.has_mail_host(domain) for domain in wanted))
+        self._answers = dict(zip(wanted, answers, strict=True))
+
+    async def has_mail_host(self, domain: str) -> bool | None:
+        if domain in self._answers:
+            return self._answers[domain]
+        return await self.checker.has_mail_host(domain)

@@ -1,50 +1,43 @@
-"""message.bounced: record the bounce, update the refund of the revealed address, watch the employer."""
+"""Reaction to `message.bounced`: record the bounce, update the refund of the revealed address,
+watch the employer."""
 
-from dataclasses import dataclass
-
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-from refund_service.employer_spikes import SpikeRules, flag_employer_if_spiking
-from refund_service.models import RefundBounce
-from refund_service.refunds import EligibilityRules, apply_bounce, match_bounce
-from refund_service.store import recipient_key, remember_bounce
-from seevee_shared.cloudevents import CloudEvent
+from refund_service.domain.rows import Bounce
+from refund_service.refunds import EligibilityRules, SpikeRules, apply_bounce, flag_employer_if_spiking, match
+from refund_service.store import RefundStore, recipient_key
+from seevee_shared.bus import EventMeta
 from seevee_shared.events import MessageBounced
 from seevee_shared.logging import get_logger
 
 log = get_logger(__name__)
 
 
-@dataclass(frozen=True)
-class OnMessageBounced:
-    eligibility: EligibilityRules
-    spikes: SpikeRules
-
-    async def __call__(self, session: AsyncSession, event: CloudEvent) -> None:
-        data = event.data_as(MessageBounced)
-        workspace_id = event.workspaceid
-        bounce = RefundBounce(
-            workspace_id=workspace_id,
-            bounce_id=data.bounce_id,
-            contact_id=data.contact_id,
-            recipient_key=recipient_key(data.recipient),
-            category=data.category,
-            reason=data.reason,
-            bounced_at=data.bounced_at,
-        )
-        # From the poll's prefetch, else one query that flushes first what earlier events left pending.
-        match = await match_bounce(session, bounce)
-        if match.seen:
-            log.debug("bounce already stored", bounce_id=bounce.bounce_id)
-            return  # the same bounce again (a provider retry under a new event id) changes nothing
-        session.add(bounce)
-        remember_bounce(session, bounce)
-        if match.reveal is None:
-            log.debug("bounce kept unmatched", bounce_id=bounce.bounce_id)
-            return  # kept unmatched: its contact.revealed may still be on its way
-        reveal = match.reveal
-        await apply_bounce(session, reveal, match.record, bounce, self.eligibility)
-        if bounce.category == "mailbox_unknown":  # the spike check flushes it when it counts
-            await flag_employer_if_spiking(
-                session, workspace_id, reveal.employer_domain, bounce.bounced_at, self.spikes
-            )
+async def on_message_bounced(
+    bounced: MessageBounced,
+    meta: EventMeta,
+    store: RefundStore,
+    *,
+    eligibility: EligibilityRules,
+    spikes: SpikeRules,
+) -> None:
+    workspace_id = meta.workspace_id
+    if await store.bounce_stored(workspace_id, bounced.bounce_id):
+        log.debug("bounce already stored", bounce_id=bounced.bounce_id)
+        return  # the same bounce again (a provider retry under a new event id) changes nothing
+    bounce = Bounce(
+        workspace_id=workspace_id,
+        bounce_id=bounced.bounce_id,
+        contact_id=bounced.contact_id,
+        recipient_key=recipient_key(bounced.recipient),
+        category=bounced.category,
+        reason=bounced.reason,
+        bounced_at=bounced.bounced_at,
+    )
+    reveals = await store.reveals_of(workspace_id, bounce.contact_id, bounce.recipient_key)
+    reveal = match(reveals, bounce)
+    store.add_bounce(bounce)
+    if reveal is None:
+        log.debug("bounce kept unmatched", bounce_id=bounce.bounce_id)
+        return  # kept unmatched: its contact.revealed may still be on its way
+    record = await store.refund_of(workspace_id, reveal.reveal_id)
+    await apply_bounce(store, reveal, record, bounce, eligibility)
+    await flag_employer_if_spiking(store, bounce, spikes)

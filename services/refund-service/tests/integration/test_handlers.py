@@ -10,24 +10,32 @@ import pytest
 from sqlmodel import select
 
 from refund_service.app import MIGRATIONS_DIR
-from refund_service.consumers import handlers
 from refund_service.domain.spike import HardBounce, RevealSeen, count_window
-from refund_service.employer_spikes import employer_window
+from refund_service.handlers import handlers
 from refund_service.models import RefundBounce, RefundEmployerSpike, RefundRecord, RefundReveal
 from refund_service.settings import RefundSettings
+from refund_service.store import RefundStore
 from seevee_deploy.localpostgres import fresh_database
+from seevee_shared.bus import Handlers
+from seevee_shared.bus.consumer import EventConsumer
 from seevee_shared.bus.tables import OutboxRecord
 from seevee_shared.cloudevents import CloudEvent, decode
 from seevee_shared.db import Database
 from seevee_shared.events import ContactRevealed, MessageBounced, Topic
+from seevee_shared.store import SqlRows
+from seevee_shared.testing import polled
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # spike periods start on 2026-11-19 and 2026-11-26
+
+
+Deployed = tuple[Database, Handlers[RefundStore]]
+"""A migrated database and the handlers bound to the loopback DNS server."""
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def store(
     request: pytest.FixtureRequest, tmp_path: Path, dns_server: tuple[str, Any]
-) -> AsyncIterator[tuple[Database, dict[str, Any]]]:
+) -> AsyncIterator[Deployed]:
     """A migrated store on each backend, with the handlers bound to the loopback DNS server."""
     address, _ = dns_server
     if request.param == "postgres":
@@ -95,11 +103,12 @@ def bounce(
     return CloudEvent.build(data, source="/seevee/bounce-ingest", workspace_id=workspace, subject=contact_id)
 
 
-async def apply(store: tuple[Database, dict[str, Any]], *events: CloudEvent) -> None:
+async def apply(store: Deployed, *events: CloudEvent) -> None:
+    """Each event delivered on its own, as a group of its own: the handlers themselves absorb replays."""
     db, registered = store
     for event in events:
-        async with db.transaction() as session:
-            await registered[event.type](session, event)
+        consumer = EventConsumer(group=f"deliver-{uuid.uuid4().hex}", db=db, handlers=registered)
+        await consumer.apply(polled([event]))
 
 
 async def refunds(db: Database) -> list[RefundRecord]:
@@ -139,7 +148,12 @@ async def outbox(db: Database, topic: str) -> list[CloudEvent]:
     ],
 )
 async def test_a_bounce_of_a_revealed_address_records_its_refund(
-    store: tuple[Database, dict[str, Any]], email: str, category: str, reason: str, status: str, basis: str
+    store: Deployed,
+    email: str,
+    category: str,
+    reason: str,
+    status: str,
+    basis: str,
 ) -> None:
     db, _ = store
     await apply(store, reveal("c-1", email), bounce("c-1", email.upper(), category, reason))
@@ -152,7 +166,7 @@ async def test_a_bounce_of_a_revealed_address_records_its_refund(
 
 
 async def test_a_bounce_that_arrives_before_its_reveal_is_applied_when_the_reveal_comes(
-    store: tuple[Database, dict[str, Any]],
+    store: Deployed,
 ) -> None:
     db, _ = store
     await apply(store, bounce("c-1", "jane.doe@alive.example-test"))
@@ -163,7 +177,7 @@ async def test_a_bounce_that_arrives_before_its_reveal_is_applied_when_the_revea
 
 
 async def test_only_the_reveal_of_the_bounced_address_and_workspace_is_touched(
-    store: tuple[Database, dict[str, Any]],
+    store: Deployed,
 ) -> None:
     db, _ = store
     await apply(
@@ -176,7 +190,7 @@ async def test_only_the_reveal_of_the_bounced_address_and_workspace_is_touched(
     assert await refunds(db) == []
 
 
-async def test_a_late_bounce_is_outside_the_window(store: tuple[Database, dict[str, Any]]) -> None:
+async def test_a_late_bounce_is_outside_the_window(store: Deployed) -> None:
     db, _ = store
     email = "jane.doe@alive.example-test"
     await apply(store, reveal("c-1", email), bounce("c-1", email, at=T0 + timedelta(days=31)))
@@ -185,7 +199,7 @@ async def test_a_late_bounce_is_outside_the_window(store: tuple[Database, dict[s
 
 
 async def test_the_strongest_basis_is_kept_and_each_change_announced_once(
-    store: tuple[Database, dict[str, Any]],
+    store: Deployed,
 ) -> None:
     db, _ = store
     email = "john.smith@alive.example-test"
@@ -205,7 +219,7 @@ async def test_the_strongest_basis_is_kept_and_each_change_announced_once(
     assert len({event.data["refund_id"] for event in events}) == 1
 
 
-async def test_a_replayed_bounce_changes_nothing(store: tuple[Database, dict[str, Any]]) -> None:
+async def test_a_replayed_bounce_changes_nothing(store: Deployed) -> None:
     db, _ = store
     email = "john.smith@alive.example-test"
     hard = bounce("c-1", email)
@@ -217,7 +231,9 @@ async def test_a_replayed_bounce_changes_nothing(store: tuple[Database, dict[str
         assert len((await session.exec(select(RefundBounce))).all()) == 1
 
 
-async def test_a_settled_refund_is_not_moved_by_later_bounces(store: tuple[Database, dict[str, Any]]) -> None:
+async def test_a_settled_refund_is_not_moved_by_later_bounces(
+    store: Deployed,
+) -> None:
     db, _ = store
     email = "john.smith@alive.example-test"
     await apply(store, reveal("c-1", email), bounce("c-1", email))
@@ -231,7 +247,9 @@ async def test_a_settled_refund_is_not_moved_by_later_bounces(store: tuple[Datab
     assert len(await outbox(db, Topic.REFUND_ELIGIBILITY_RECORDED)) == 1
 
 
-async def test_an_employer_spike_is_emitted_once_per_period(store: tuple[Database, dict[str, Any]]) -> None:
+async def test_an_employer_spike_is_emitted_once_per_period(
+    store: Deployed,
+) -> None:
     db, _ = store
     employer = "acme.example-test"
     contacts = [f"c-{n}" for n in range(10)]
@@ -265,7 +283,7 @@ async def test_an_employer_spike_is_emitted_once_per_period(store: tuple[Databas
     assert sorted(periods) == [datetime(2026, 11, 19, tzinfo=UTC), datetime(2026, 11, 26, tzinfo=UTC)]
 
 
-async def test_no_spike_when_the_rate_is_low(store: tuple[Database, dict[str, Any]]) -> None:
+async def test_no_spike_when_the_rate_is_low(store: Deployed) -> None:
     db, _ = store
     employer = "big.example-test"
     contacts = [f"c-{n}" for n in range(30)]
@@ -294,7 +312,7 @@ async def test_without_dns_checks_no_domain_is_dead_by_dns(tmp_path: Path) -> No
 
 
 async def test_a_late_bounce_completes_the_window_of_a_later_one(
-    store: tuple[Database, dict[str, Any]],
+    store: Deployed,
 ) -> None:
     db, _ = store
     employer = "late.example-test"
@@ -312,8 +330,10 @@ async def test_a_late_bounce_completes_the_window_of_a_later_one(
     assert (spike.data["distinct_contacts"], spike.data["hard_bounces"], spike.data["reveals"]) == (5, 5, 5)
 
 
-async def test_the_store_counts_a_window_as_the_rule_does(store: tuple[Database, dict[str, Any]]) -> None:
-    """employer_window counts in the store; count_window over the same rows is the rule it must match."""
+async def test_the_store_counts_a_window_as_the_rule_does(
+    store: Deployed,
+) -> None:
+    """The store loads an employer's rows for the rule as a query of the stored rows finds them."""
     db, _ = store
     employer = "counted.example-test"
     start = T0 + timedelta(days=10)
@@ -343,6 +363,7 @@ async def test_the_store_counts_a_window_as_the_rule_does(store: tuple[Database,
         ends = [row.bounced_at for row in hard] + [start + timedelta(days=day) for day in range(-6, 14)]
         for end in ends:
             for days in (1, 7):
-                assert await employer_window(session, "ws-1", employer, end, days) == count_window(
-                    hard, seen, end, days
-                ), (end, days)
+                counted = await RefundStore(SqlRows(await session.connection())).employer_window(
+                    "ws-1", employer, end, days
+                )
+                assert counted == count_window(hard, seen, end, days), (end, days)

@@ -214,6 +214,7 @@ class EventConsumer:
                 log.warning("an event of the poll failed; applying one by one", error=repr(exc))
         self.careful_polls += 1
         dead: list[_Dead] = []
+        await self._prepare([item.event for item in live])
         async with self.db.transaction() as session:
             rows = SqlRows(await session.connection())
             done = await applied_already(rows, self.group, [item.event.meta.id for item in live])
@@ -228,6 +229,7 @@ class EventConsumer:
     async def _apply_straight(self, live: list[_Live]) -> None:
         """The common case: the whole poll through one store, in one transaction."""
         events = [item.event for item in live]
+        await self._prepare(events)
         async with self.db.transaction() as session:
             rows = SqlRows(await session.connection())
             if isinstance(self.handlers, Handlers):
@@ -237,6 +239,11 @@ class EventConsumer:
         _count(self.group, "applied", [event.meta.topic for event in applied])
         ids = {id(event) for event in applied}
         _count(self.group, "duplicate", [item.record.topic for item in live if id(item.event) not in ids])
+
+    async def _prepare(self, events: list[Event[Any]]) -> None:
+        """The registry's ``prepare``, outside any transaction."""
+        if isinstance(self.handlers, Handlers) and self.handlers.prepare is not None and events:
+            await self.handlers.prepare(events)
 
     async def _legacy_straight(
         self, session: AsyncSession, rows: SqlRows, events: list[Event[Any]]

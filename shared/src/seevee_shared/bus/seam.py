@@ -73,6 +73,9 @@ class Handlers(Generic[S]):
 
     store: Callable[[Rows], S]
     topics: Mapping[str, Reaction[S]]
+    prepare: Callable[[Sequence["Event[Any]"]], Awaitable[None]] | None = None
+    """Slow I/O a poll needs (DNS, say), run by the consumer before the poll's transaction opens, so
+    that no lookup waits inside it; the handlers find its answers where it left them."""
 
     def decode(
         self,

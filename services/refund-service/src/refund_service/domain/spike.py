@@ -5,7 +5,7 @@ every window it falls in: the windows ending at its own time and at each later h
 window_days of it.
 """
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -94,12 +94,14 @@ def spikes_touched_by(
     window_days: int,
     min_contacts: int,
     min_rate: float,
+    skip: Collection[datetime] = (),
 ) -> dict[datetime, EmployerWindow]:
-    """Per period, the first spiking window among those a hard bounce at ``at`` falls in."""
+    """Per period, the first spiking window among those a hard bounce at ``at`` falls in; periods in
+    ``skip`` (flagged already) are not counted."""
     found: dict[datetime, EmployerWindow] = {}
     for end in window_ends(at, (bounce.bounced_at for bounce in bounces), window_days):
         period = spike_period_start(end, window_days)
-        if period in found:
+        if period in found or period in skip:
             continue
         window = count_window(bounces, reveals, end, window_days)
         if is_spike(window, min_contacts, min_rate):
