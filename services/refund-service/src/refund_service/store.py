@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 
 from refund_service.domain import spike
+from refund_service.domain.eligibility import domain_of
 from refund_service.domain.rows import Bounce, Refund, Reveal, Spike
 from refund_service.models import RefundBounce, RefundEmployerSpike, RefundRecord, RefundReveal
 from seevee_shared.bus import Event, of_type
@@ -95,6 +96,52 @@ class RefundStore(Store):
             await self._load_seen(workspace_id, bounces)
             await self._load_known_reveals(workspace_id, reveals)
             await self._load_addresses(workspace_id, addresses)
+        for workspace_id, employers in self._employers_to_check(events).items():
+            await self._load_employers(workspace_id, employers)
+
+    def _employers_to_check(self, events: Sequence[Event[Any]]) -> dict[str, set[str]]:
+        """The employers whose spike rule the poll's hard bounces may run: those of the reveals the
+        bounces' addresses have, and of the poll's reveals that hard bounces wait for."""
+        found: dict[str, set[str]] = {}
+        for bounced in of_type(events, MessageBounced):
+            if bounced.payload.category == HARD:
+                address = (bounced.meta.workspace_id, bounced.payload.contact_id)
+                of_address = self._reveals.get((*address, recipient_key(bounced.payload.recipient)), [])
+                found.setdefault(address[0], set()).update(r.employer_domain for r in of_address)
+        for revealed in of_type(events, ContactRevealed):
+            key = (
+                revealed.meta.workspace_id,
+                revealed.payload.contact_id,
+                revealed.payload.email.strip().lower(),
+            )
+            if any(b.category == HARD and b.reveal_id is None for b in self._bounces.get(key, [])):
+                found.setdefault(key[0], set()).add(domain_of(revealed.payload.employer_domain))
+        return found
+
+    async def _load_employers(self, workspace_id: str, employers: set[str]) -> None:
+        """Flagged periods and spike histories of several employers, one query per table."""
+        employers = {e for e in employers if (workspace_id, e) not in self._history}
+        if not employers:
+            return
+        for employer_domain in employers:
+            self._flagged.setdefault((workspace_id, employer_domain), set())
+            self._history[(workspace_id, employer_domain)] = EmployerHistory()
+        for flagged in await self.load(SPIKES, workspace_id=workspace_id, employer_domain=In(employers)):
+            self._flagged[(workspace_id, flagged.employer_domain)].add(flagged.period_start)
+        hard = await self.load(
+            BOUNCES, workspace_id=workspace_id, employer_domain=In(employers), category=HARD
+        )
+        for bounce in hard:
+            if bounce.reveal_id is not None and bounce.employer_domain is not None:
+                self._history[(workspace_id, bounce.employer_domain)].add_bounce(bounce)
+        for reveal in await self.load(REVEALS, workspace_id=workspace_id, employer_domain=In(employers)):
+            self._history[(workspace_id, reveal.employer_domain)].add_reveal(reveal)
+        for employer_domain in employers:
+            pending = self._poll_history.get((workspace_id, employer_domain))
+            if pending is not None:
+                history = self._history[(workspace_id, employer_domain)]
+                history.hard_bounces.update(pending.hard_bounces)
+                history.reveals.update(pending.reveals)
 
     async def _load_seen(self, workspace_id: str, bounce_ids: set[str]) -> None:
         if not bounce_ids:
@@ -184,25 +231,8 @@ class RefundStore(Store):
 
     async def employer_history(self, workspace_id: str, employer_domain: str) -> EmployerHistory:
         """The employer's matched hard bounces and reveals, stored and added by this store."""
-        key = (workspace_id, employer_domain)
-        history = self._history.get(key)
-        if history is None:
-            history = EmployerHistory()
-            for bounce in await self.load(
-                BOUNCES, workspace_id=workspace_id, employer_domain=employer_domain, category=HARD
-            ):
-                if bounce.reveal_id is not None:
-                    history.add_bounce(bounce)
-            for reveal in await self.load(
-                REVEALS, workspace_id=workspace_id, employer_domain=employer_domain
-            ):
-                history.add_reveal(reveal)
-            pending = self._poll_history.get(key)
-            if pending is not None:
-                history.hard_bounces.update(pending.hard_bounces)
-                history.reveals.update(pending.reveals)
-            self._history[key] = history
-        return history
+        await self._load_employers(workspace_id, {employer_domain})
+        return self._history[(workspace_id, employer_domain)]
 
     # What the handlers tell.
 
