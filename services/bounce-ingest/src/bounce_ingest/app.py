@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import FastAPI
 
 from bounce_ingest import api
-from bounce_ingest.consumers import HANDLERS
 from bounce_ingest.dsn.budget import EmailBudget
+from bounce_ingest.handlers import handlers
 from bounce_ingest.parse_workers import ParseWorkers
 from bounce_ingest.providers import PROVIDERS
 from bounce_ingest.providers.credentials import ProviderRuntime
@@ -29,7 +29,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     app = build_service(
         name=NAME,
         settings=settings,
-        handlers=HANDLERS,
+        handlers=handlers(settings),
         routers=[api.router],
         migrations_dir=MIGRATIONS,
         background=[sweep_unmatched],

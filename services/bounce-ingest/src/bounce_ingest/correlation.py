@@ -2,7 +2,7 @@
 
 One ``IN (...)`` query per key kind for all the bounces still unmatched, in the chain's order, so a bounce
 matched by our echoed id costs no further lookup. The reads go through the transaction's connection:
-they only touch sent messages, so the delivery's pending rows need no flush first.
+they only touch sent messages, so the delivery's pending bounce rows need no write first.
 """
 
 from collections import defaultdict
@@ -11,11 +11,13 @@ from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import Mapped
 from sqlmodel import col
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bounce_ingest.domain import (
+    Bounce,
+    Complaint,
     CorrelationKeys,
     Lookups,
     Match,
@@ -38,7 +40,7 @@ _Found = tuple[str, SentMessageRef, datetime]
 
 
 async def _sent_by(
-    session: AsyncSession,
+    connection: AsyncConnection,
     key: Mapped[str] | Mapped[str | None],
     values: Collection[str],
     *extra: ColumnElement[bool],
@@ -46,7 +48,6 @@ async def _sent_by(
     """Every sent message whose ``key`` is one of ``values`` (and meets ``extra``), as plain tuples."""
     if not values:
         return []
-    connection = await session.connection()
     ordered = sorted(values)
     found: list[_Found] = []
     for start in range(0, len(ordered), _CHUNK):
@@ -109,44 +110,44 @@ class _Chain:
         self.open = still_open
 
 
-async def _look_up_message_ids(session: AsyncSession, chain: _Chain) -> None:
+async def _look_up_message_ids(connection: AsyncConnection, chain: _Chain) -> None:
     wanted: dict[int, str] = {}
     for index in chain.open:
         value = chain.keys[index].seevee_message_id
         if value:
             wanted[index] = value.strip()
     column = col(IngestSentMessage.message_id)
-    found = {value: ref for value, ref, _ in await _sent_by(session, column, set(wanted.values()))}
+    found = {value: ref for value, ref, _ in await _sent_by(connection, column, set(wanted.values()))}
     for index, value in wanted.items():
         chain.found[index] = replace(chain.found[index], by_message_id=found.get(value))
 
 
-async def _look_up_provider_message_ids(session: AsyncSession, chain: _Chain) -> None:
+async def _look_up_provider_message_ids(connection: AsyncConnection, chain: _Chain) -> None:
     wanted = {
         index: candidates
         for index in chain.open
         if (candidates := provider_message_id_candidates(chain.keys[index].provider_message_id))
     }
     values = {candidate for candidates in wanted.values() for candidate in candidates}
-    newest = _newest(await _sent_by(session, col(IngestSentMessage.provider_message_id), values))
+    newest = _newest(await _sent_by(connection, col(IngestSentMessage.provider_message_id), values))
     for index, candidates in wanted.items():
         ref = next((newest[value] for value in candidates if value in newest), None)
         chain.found[index] = replace(chain.found[index], by_provider_message_id=ref)
 
 
-async def _look_up_smtp_message_ids(session: AsyncSession, chain: _Chain) -> None:
+async def _look_up_smtp_message_ids(connection: AsyncConnection, chain: _Chain) -> None:
     wanted = {
         index: value
         for index in chain.open
         if (value := normalize_message_id(chain.keys[index].smtp_message_id)) is not None
     }
     column = col(IngestSentMessage.smtp_message_id)
-    newest = _newest(await _sent_by(session, column, set(wanted.values())))
+    newest = _newest(await _sent_by(connection, column, set(wanted.values())))
     for index, value in wanted.items():
         chain.found[index] = replace(chain.found[index], by_smtp_message_id=newest.get(value))
 
 
-async def _look_up_recipients(session: AsyncSession, chain: _Chain) -> None:
+async def _look_up_recipients(connection: AsyncConnection, chain: _Chain) -> None:
     """One query over the span of every open bounce's window; each bounce then keeps its own window."""
     if not chain.open:
         return
@@ -161,7 +162,7 @@ async def _look_up_recipients(session: AsyncSession, chain: _Chain) -> None:
     latest = max(end for _, _, end in wanted.values())
     sent_at = col(IngestSentMessage.sent_at)
     found = await _sent_by(
-        session,
+        connection,
         col(IngestSentMessage.recipient),
         {recipient for recipient, _, _ in wanted.values()},
         sent_at >= earliest,
@@ -175,12 +176,12 @@ async def _look_up_recipients(session: AsyncSession, chain: _Chain) -> None:
         chain.found[index] = replace(chain.found[index], to_recipient=tuple(in_window[:_RECIPIENT_SAMPLE]))
 
 
-async def find_matches(session: AsyncSession, keys: Sequence[CorrelationKeys]) -> list[Match | None]:
+async def find_matches(connection: AsyncConnection, keys: Sequence[CorrelationKeys]) -> list[Match | None]:
     """The sent message each bounce belongs to (None: not yet known), in the order of ``keys``.
 
     Keys are looked up in the chain's order and only for bounces no earlier key matched; ``correlate``
     decides after each step, so the answer is the one the full set of lookups would give.
-    The reads bypass autoflush: a caller that added sent messages in this session flushes them first.
+    The reads go straight to ``connection``: a caller that added sent messages writes them first.
     """
     chain = _Chain(keys)
     for look_up in (
@@ -191,12 +192,12 @@ async def find_matches(session: AsyncSession, keys: Sequence[CorrelationKeys]) -
     ):
         if not chain.open:
             break
-        await look_up(session, chain)
+        await look_up(connection, chain)
         chain.settle()
     return chain.matches
 
 
-def keys_of_bounce(row: IngestBounce) -> CorrelationKeys:
+def keys_of_bounce(row: IngestBounce | Bounce) -> CorrelationKeys:
     return CorrelationKeys(
         recipient=row.recipient,
         occurred_at=row.bounced_at,
@@ -207,7 +208,7 @@ def keys_of_bounce(row: IngestBounce) -> CorrelationKeys:
     )
 
 
-def keys_of_complaint(row: IngestComplaint) -> CorrelationKeys:
+def keys_of_complaint(row: IngestComplaint | Complaint) -> CorrelationKeys:
     return CorrelationKeys(
         recipient=row.recipient,
         occurred_at=row.complained_at,

@@ -182,3 +182,79 @@ def keys_of(record: ProviderRecord, workspace_scope: str | None = None) -> Corre
         smtp_message_id=normalize_message_id(record.smtp_message_id),
         workspace_scope=workspace_scope,
     )
+
+
+# The rows the consumer's store holds (fields = exactly the table's columns, checked by the store).
+
+
+@dataclass
+class SentMessage:
+    """A row of ``ingest_sent_messages``: one outbound message and every key a bounce may carry."""
+
+    message_id: str
+    workspace_id: str
+    thread_id: str
+    contact_id: str
+    run_id: str | None
+    run_step: int | None
+    recipient: str
+    sender_mailbox: str | None
+    provider: str
+    provider_message_id: str | None
+    smtp_message_id: str | None
+    sent_at: datetime
+
+
+@dataclass
+class Bounce:
+    """A row of ``ingest_bounces``: the ids and workspace are set once it matches a sent message."""
+
+    bounce_id: str
+    workspace_id: str | None
+    status: str
+    message_id: str | None
+    thread_id: str | None
+    contact_id: str | None
+    run_id: str | None
+    run_step: int | None
+    recipient: str
+    category: str
+    reason: str
+    permanent: bool
+    smtp_code: int | None
+    smtp_status: str | None
+    diagnostic: str | None
+    remote_mta: str | None
+    provider: str
+    provider_event_id: str
+    matched_by: str | None
+    bounced_at: datetime
+    received_at: datetime
+    seevee_message_id: str | None
+    provider_message_id: str | None
+    smtp_message_id: str | None
+    workspace_scope: str | None
+
+
+@dataclass
+class Complaint:
+    """A row of ``ingest_complaints``: a spam complaint, matched like a bounce."""
+
+    complaint_id: str
+    workspace_id: str | None
+    status: str
+    message_id: str | None
+    thread_id: str | None
+    contact_id: str | None
+    run_id: str | None
+    recipient: str
+    provider: str
+    provider_event_id: str
+    feedback_type: str | None
+    matched_by: str | None
+    complained_at: datetime
+    received_at: datetime
+    seevee_message_id: str | None
+    provider_message_id: str | None
+    smtp_message_id: str | None
+    workspace_scope: str | None

@@ -6,7 +6,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bounce_ingest.bounce_events import BounceFacts, bounced_event, complained_event, unmatched_event
-from bounce_ingest.domain import Match, as_category
+from bounce_ingest.domain import Bounce, Complaint, Match, as_category
 from bounce_ingest.models import (
     BOUNCE_MATCHED,
     BOUNCE_UNMATCHED,
@@ -24,7 +24,7 @@ UNRESOLVED_WORKSPACE = "unresolved"
 """A ``bounce.unmatched`` from a webhook belongs to no known workspace; the envelope still needs one."""
 
 
-def bounce_facts(row: IngestBounce) -> BounceFacts:
+def bounce_facts(row: IngestBounce | Bounce) -> BounceFacts:
     return BounceFacts(
         bounce_id=row.bounce_id,
         recipient=row.recipient,
@@ -58,8 +58,8 @@ def matched_columns(match: Match) -> dict[str, Any]:
     }
 
 
-def queue_bounced(session: AsyncSession, facts: BounceFacts, match: Match) -> None:
-    """Emit ``message.bounced`` for a matched bounce; its event id is the bounce id."""
+def bounced_cloud_event(facts: BounceFacts, match: Match) -> CloudEvent:
+    """``message.bounced`` for a matched bounce; its event id is the bounce id."""
     message = match.message
     event = CloudEvent.build(
         bounced_event(facts, match),
@@ -68,7 +68,6 @@ def queue_bounced(session: AsyncSession, facts: BounceFacts, match: Match) -> No
         subject=message.contact_id,
         event_id=facts.bounce_id,
     )
-    outbox_add(session, event)
     log.debug(
         "bounce matched",
         event_id=event.id,
@@ -77,12 +76,23 @@ def queue_bounced(session: AsyncSession, facts: BounceFacts, match: Match) -> No
         message_id=message.message_id,
         matched_by=match.matched_by,
     )
+    return event
+
+
+def queue_bounced(session: AsyncSession, facts: BounceFacts, match: Match) -> None:
+    """Emit ``message.bounced`` for a matched bounce in the session's transaction."""
+    outbox_add(session, bounced_cloud_event(facts, match))
+
+
+def mark_bounce_matched(row: IngestBounce | Bounce, match: Match) -> None:
+    """Write a match into a bounce row: its status, the message's ids and how it was found."""
+    for name, value in matched_columns(match).items():
+        setattr(row, name, value)
 
 
 def publish_bounced(session: AsyncSession, row: IngestBounce, match: Match) -> None:
     """Mark a stored bounce matched and emit its ``message.bounced``."""
-    for name, value in matched_columns(match).items():
-        setattr(row, name, value)
+    mark_bounce_matched(row, match)
     session.add(row)
     queue_bounced(session, bounce_facts(row), match)
 
@@ -102,8 +112,8 @@ def publish_unmatched(session: AsyncSession, row: IngestBounce) -> None:
     log.debug("bounce unmatched", event_id=event.id, bounce_id=row.bounce_id, recipient=row.recipient)
 
 
-def publish_complained(session: AsyncSession, row: IngestComplaint, match: Match) -> None:
-    """Mark the complaint matched and emit ``message.complained``; its event id is the complaint id."""
+def complained_cloud_event(row: IngestComplaint | Complaint, match: Match) -> CloudEvent:
+    """Mark the complaint matched; its ``message.complained`` (event id: the complaint id)."""
     message = match.message
     row.status = BOUNCE_MATCHED
     row.workspace_id = message.workspace_id
@@ -112,7 +122,6 @@ def publish_complained(session: AsyncSession, row: IngestComplaint, match: Match
     row.contact_id = message.contact_id
     row.run_id = message.run_id
     row.matched_by = match.matched_by
-    session.add(row)
     event = CloudEvent.build(
         complained_event(
             message,
@@ -126,7 +135,14 @@ def publish_complained(session: AsyncSession, row: IngestComplaint, match: Match
         subject=message.contact_id,
         event_id=row.complaint_id,
     )
-    outbox_add(session, event)
     log.debug(
         "complaint matched", event_id=event.id, contact_id=message.contact_id, matched_by=match.matched_by
     )
+    return event
+
+
+def publish_complained(session: AsyncSession, row: IngestComplaint, match: Match) -> None:
+    """Mark the complaint matched and emit ``message.complained`` in the session's transaction."""
+    event = complained_cloud_event(row, match)
+    session.add(row)
+    outbox_add(session, event)

@@ -73,7 +73,7 @@ async def record_delivery(
             rows.append(_complaint_row(record_key, record, keys[-1], now))
         else:
             rows.append(_bounce_row(record, keys[-1], now))
-    matches = await find_matches(session, keys)
+    matches = await find_matches(await session.connection(), keys)
     bounce_rows: list[dict[str, Any]] = []
     for row, match in zip(rows, matches, strict=True):
         if isinstance(row, IngestComplaint):

@@ -34,7 +34,9 @@ async def release_due(session: AsyncSession, now: datetime, wait: timedelta) -> 
         .with_for_update(skip_locked=True)
     )
     due_bounces = list(bounces.all())
-    bounce_matches = await find_matches(session, [keys_of_bounce(bounce) for bounce in due_bounces])
+    bounce_matches = await find_matches(
+        await session.connection(), [keys_of_bounce(bounce) for bounce in due_bounces]
+    )
     for bounce, match in zip(due_bounces, bounce_matches, strict=True):
         if match is not None:
             publish_bounced(session, bounce, match)
@@ -50,7 +52,7 @@ async def release_due(session: AsyncSession, now: datetime, wait: timedelta) -> 
     )
     due_complaints = list(complaints.all())
     complaint_matches = await find_matches(
-        session, [keys_of_complaint(complaint) for complaint in due_complaints]
+        await session.connection(), [keys_of_complaint(complaint) for complaint in due_complaints]
     )
     for complaint, match in zip(due_complaints, complaint_matches, strict=True):
         if match is not None:

@@ -10,16 +10,17 @@ from sqlmodel import select
 
 from bounce_ingest.app import MIGRATIONS
 from bounce_ingest.domain import record_id
+from bounce_ingest.handlers import handlers
 from bounce_ingest.models import IngestBounce, IngestComplaint, IngestSentMessage
-from bounce_ingest.on_message_sent import on_message_sent
 from bounce_ingest.record_bounces import record_delivery
 from bounce_ingest.records import ParsedRequest, ProviderRecord
 from bounce_ingest.release_unmatched import release_due
 from bounce_ingest.replay_tokens import StoredReplayGuard
-from seevee_shared.bus import OutboxRecord
+from seevee_shared.bus import EventConsumer, OutboxRecord
 from seevee_shared.cloudevents import CloudEvent
 from seevee_shared.db import Database
 from seevee_shared.events import MessageSent
+from seevee_shared.testing import polled
 
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 WAIT = timedelta(minutes=15)
@@ -87,9 +88,9 @@ async def _deliver(db: Database, *records: ProviderRecord, now: datetime = NOW) 
     return counts.accepted, counts.duplicates, counts.ignored
 
 
-async def _receive(db: Database, event: CloudEvent) -> None:
-    async with db.transaction() as session:
-        await on_message_sent(session, event)
+async def _receive(db: Database, *events: CloudEvent) -> None:
+    """One poll of ``message.sent`` through the service's consumer."""
+    await EventConsumer(group="bounce-ingest", db=db, handlers=handlers()).apply(polled(list(events)))
 
 
 @pytest.mark.parametrize(
@@ -302,12 +303,7 @@ async def test_a_mixed_delivery_matches_each_record_by_its_own_first_key(db: Dat
 
 async def test_a_message_sent_twice_in_one_poll_is_stored_once(db: Database) -> None:
     await _deliver(db, _bounce("ev-1", "jane@acme.com", seevee_message_id="m-2"))
-    async with db.transaction() as session:
-        nested = await session.begin_nested()
-        await on_message_sent(session, _sent("m-1", "john@acme.com"))
-        await nested.rollback()
-        for sent in [_sent("m-1", "john@acme.com"), _sent("m-2", "jane@acme.com")] * 2:
-            await on_message_sent(session, sent)
+    await _receive(db, *[_sent("m-1", "john@acme.com"), _sent("m-2", "jane@acme.com")] * 2)
     async with db.transaction() as session:
         stored = (await session.exec(select(IngestSentMessage.message_id))).all()
     assert sorted(stored) == ["m-1", "m-2"]

@@ -10,14 +10,16 @@ from sqlmodel import select
 
 from bounce_ingest.app import MIGRATIONS
 from bounce_ingest.domain import record_id
+from bounce_ingest.handlers import handlers
 from bounce_ingest.inbound_dsn import PROVIDER
 from bounce_ingest.models import IngestBounce
-from bounce_ingest.on_message_sent import on_message_sent
 from bounce_ingest.record_bounces import record_delivery
 from bounce_ingest.records import ParsedRequest, ProviderRecord
+from seevee_shared.bus import EventConsumer
 from seevee_shared.cloudevents import CloudEvent
 from seevee_shared.db import Database
 from seevee_shared.events import MessageSent, bounce_id_for
+from seevee_shared.testing import polled
 
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 MESSAGE_ID = "dsn-7f3a@mx.acme.example"
@@ -58,8 +60,7 @@ async def test_another_workspace_posting_the_message_id_first_does_not_erase_the
     db = Database(f"sqlite+aiosqlite:///{tmp_path}/ingest.db")
     await db.upgrade(MIGRATIONS)
     try:
-        async with db.transaction() as session:
-            await on_message_sent(session, _sent("ws-b"))
+        await EventConsumer(group="bounce-ingest", db=db, handlers=handlers()).apply(polled([_sent("ws-b")]))
         async with db.transaction() as session:
             first = await record_delivery(session, ParsedRequest([_dsn_bounce()]), NOW, "ws-a")
         async with db.transaction() as session:
