@@ -25,8 +25,8 @@ from bounce_ingest.providers.base import (
     WebhookRequest,
 )
 from bounce_ingest.providers.event_counts import count_ignored
+from bounce_ingest.record_bounces import StoreUnavailable, store_delivery
 from bounce_ingest.records import ParsedRequest
-from bounce_ingest.storing import StoreUnavailable, store_delivery
 from seevee_shared.auth import CurrentPrincipal, Principal, require_role
 from seevee_shared.db import utcnow
 from seevee_shared.events import Category, MatchedBy

@@ -2,8 +2,9 @@
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bounce_ingest.records import ProviderRecord
 from seevee_shared.events import Category, MatchedBy, bounce_id_for
@@ -12,6 +13,10 @@ RECIPIENT_WINDOW = timedelta(days=14)
 """A recipient alone identifies a message only if exactly one went to it in this window (all workspaces)."""
 CLOCK_SKEW = timedelta(minutes=15)
 """A message stamped a little after the bounce still counts: provider and sender clocks disagree."""
+BOUNCE_PENDING = "pending"
+BOUNCE_MATCHED = "matched"
+BOUNCE_UNMATCHED = "unmatched"
+"""A bounce's (or complaint's) ``status``: waiting for its ``message.sent``, matched, given up on."""
 CATEGORIES: tuple[Category, ...] = ("mailbox_unknown", "temporary", "spam_policy")
 
 
@@ -258,3 +263,82 @@ class Complaint:
     provider_message_id: str | None
     smtp_message_id: str | None
     workspace_scope: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BounceFacts:
+    """What a bounce itself says, whatever its match state: the stored row and every event about the
+    bounce are built from these (``bounce_row``, ``events_out``), so each field is named here only."""
+
+    bounce_id: str
+    recipient: str
+    category: Category
+    reason: str
+    permanent: bool
+    provider: str
+    provider_event_id: str
+    bounced_at: datetime
+    smtp_code: int | None = None
+    smtp_status: str | None = None
+    diagnostic: str | None = None
+    remote_mta: str | None = None
+    provider_message_id: str | None = None
+    smtp_message_id: str | None = None
+
+    def values(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_FACTS = tuple(BounceFacts.__dataclass_fields__)
+
+
+def facts_of(row: Any) -> BounceFacts:
+    """The facts of a stored bounce row (its columns carry every fact under the same name)."""
+    values = {name: getattr(row, name) for name in _FACTS}
+    return BounceFacts(**values | {"category": as_category(values["category"])})
+
+
+def matched_columns(match: Match, *, with_step: bool = True) -> dict[str, Any]:
+    """What a match writes into a bounce (or, without the step, a complaint) row."""
+    message = match.message
+    columns: dict[str, Any] = {
+        "status": BOUNCE_MATCHED,
+        "workspace_id": message.workspace_id,
+        "message_id": message.message_id,
+        "thread_id": message.thread_id,
+        "contact_id": message.contact_id,
+        "run_id": message.run_id,
+        "matched_by": match.matched_by,
+    }
+    if with_step:
+        columns["run_step"] = message.run_step
+    return columns
+
+
+def settle(row: Any, columns: dict[str, Any]) -> None:
+    """Write ``columns`` into a row object (a store's dataclass or a session's model)."""
+    for name, value in columns.items():
+        setattr(row, name, value)
+
+
+def bounce_row(
+    facts: BounceFacts, keys: CorrelationKeys, received_at: datetime, match: Match | None
+) -> Bounce:
+    """A new bounce's row: its facts, the keys it came with, and its match if it has one already."""
+    row = Bounce(
+        **facts.values(),
+        status=BOUNCE_PENDING,
+        received_at=received_at,
+        seevee_message_id=keys.seevee_message_id,
+        workspace_scope=keys.workspace_scope,
+        workspace_id=None,
+        message_id=None,
+        thread_id=None,
+        contact_id=None,
+        run_id=None,
+        run_step=None,
+        matched_by=None,
+    )
+    if match is not None:
+        settle(row, matched_columns(match))
+    return row

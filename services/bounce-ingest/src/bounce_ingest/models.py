@@ -5,11 +5,10 @@ from datetime import datetime
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
+from bounce_ingest.domain import BOUNCE_MATCHED as BOUNCE_MATCHED
+from bounce_ingest.domain import BOUNCE_PENDING as BOUNCE_PENDING
+from bounce_ingest.domain import BOUNCE_UNMATCHED as BOUNCE_UNMATCHED
 from seevee_shared.db import UtcDateTime
-
-BOUNCE_PENDING = "pending"
-BOUNCE_MATCHED = "matched"
-BOUNCE_UNMATCHED = "unmatched"
 
 
 class IngestSentMessage(SQLModel, table=True):

@@ -1,12 +1,14 @@
 """``message.sent``: remember the message, then match the bounces and complaints that were waiting for it."""
 
+from bounce_ingest import events_out
 from bounce_ingest.correlation import keys_of_bounce, keys_of_complaint
-from bounce_ingest.domain import SentMessage, normalize_message_id, normalize_recipient
-from bounce_ingest.publishing import (
-    bounce_facts,
-    bounced_cloud_event,
-    complained_cloud_event,
-    mark_bounce_matched,
+from bounce_ingest.domain import (
+    SentMessage,
+    facts_of,
+    matched_columns,
+    normalize_message_id,
+    normalize_recipient,
+    settle,
 )
 from bounce_ingest.store import IngestStore
 from seevee_shared.bus import EventMeta
@@ -37,12 +39,13 @@ async def on_message_sent(sent: MessageSent, meta: EventMeta, store: IngestStore
     bounces = await store.waiting_bounces(message)
     for bounce, match in zip(bounces, await store.matches([keys_of_bounce(b) for b in bounces]), strict=True):
         if match is not None:
-            mark_bounce_matched(bounce, match)
+            settle(bounce, matched_columns(match))
             store.changed(bounce)
-            store.publish(bounced_cloud_event(bounce_facts(bounce), match))
+            store.publish(events_out.bounced(facts_of(bounce), match))
     complaints = await store.waiting_complaints(message)
     keys = [keys_of_complaint(complaint) for complaint in complaints]
     for complaint, match in zip(complaints, await store.matches(keys), strict=True):
         if match is not None:
-            store.publish(complained_cloud_event(complaint, match))
+            settle(complaint, matched_columns(match, with_step=False))
             store.changed(complaint)
+            store.publish(events_out.complained(complaint, match))

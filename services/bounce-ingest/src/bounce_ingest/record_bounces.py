@@ -1,30 +1,42 @@
-"""A webhook delivery or a raw bounce email: dedupe, correlate, store, and publish what matched."""
+"""The write path: a webhook delivery or a raw bounce email is deduped, correlated, stored, and what
+matched is published, in one transaction per delivery (told apart from a store outage)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import insert, select, union_all
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bounce_ingest.bounce_events import BounceFacts, facts_from_record
+from bounce_ingest import events_out
+from bounce_ingest.classification import classify
 from bounce_ingest.correlation import find_matches
 from bounce_ingest.domain import (
-    CorrelationKeys,
+    BOUNCE_PENDING,
+    BounceFacts,
+    Complaint,
     as_utc,
+    bounce_row,
     keys_of,
+    matched_columns,
     normalize_message_id,
     normalize_recipient,
     record_id,
+    settle,
     split_duplicates,
 )
-from bounce_ingest.models import BOUNCE_PENDING, IngestBounce, IngestComplaint
-from bounce_ingest.publishing import matched_columns, publish_complained, queue_bounced
+from bounce_ingest.models import IngestBounce, IngestComplaint
 from bounce_ingest.records import ParsedRequest, ProviderRecord
+from seevee_shared.bus import outbox_add
+from seevee_shared.db import Database
 
 _ID_CHUNK = 500
+
+
+class StoreUnavailable(Exception):
+    """The records could not be written; the sender must retry (a 5xx, never a 2xx or a 4xx)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +46,119 @@ class DeliveryCounts:
     accepted: int
     duplicates: int
     ignored: int
+
+
+async def store_delivery(
+    db: Database, parsed: ParsedRequest, now: datetime, workspace_scope: str | None = None
+) -> DeliveryCounts:
+    """Store a delivery; a concurrent copy of it that committed first turns this one into duplicates."""
+    try:
+        try:
+            return await _write(db, parsed, now, workspace_scope)
+        except IntegrityError:
+            return await _write(db, parsed, now, workspace_scope)
+    except (SQLAlchemyError, OSError) as error:
+        raise StoreUnavailable(repr(error)) from error
+
+
+async def _write(
+    db: Database, parsed: ParsedRequest, now: datetime, workspace_scope: str | None
+) -> DeliveryCounts:
+    async with db.transaction() as session:
+        return await record_delivery(session, parsed, now, workspace_scope)
+
+
+async def record_delivery(
+    session: AsyncSession, parsed: ParsedRequest, now: datetime, workspace_scope: str | None = None
+) -> DeliveryCounts:
+    """Store each new record once; a match publishes at once, the rest wait for their ``message.sent``.
+
+    Set-based: the new records are correlated together (one query per key kind), then their rows go
+    in as one executemany per table, and their outbox rows, in the delivery's order.
+    ``workspace_scope``: the workspace that reported them (a bounce email), the only one they may touch.
+    """
+    ids = [record_id(record, workspace_scope) for record in parsed.records]
+    new, duplicates = split_duplicates(ids, await _stored_ids(session, ids))
+    to_store = set(new)
+    fresh = []
+    for record_key, record in zip(ids, parsed.records, strict=True):
+        if record_key in to_store:
+            to_store.discard(record_key)
+            fresh.append((record_key, record, keys_of(record, workspace_scope)))
+    connection = await session.connection()
+    matches = await find_matches(connection, [keys for _, _, keys in fresh])
+    bounces, complaints = [], []
+    for (record_key, record, keys), match in zip(fresh, matches, strict=True):
+        if record.kind == "complaint":
+            complaint = _complaint_row(record_key, record, keys.seevee_message_id, workspace_scope, now)
+            if match is not None:
+                settle(complaint, matched_columns(match, with_step=False))
+                outbox_add(session, events_out.complained(complaint, match))
+            complaints.append(vars(complaint))
+            continue
+        facts = facts_from_record(record, workspace_scope)
+        bounces.append(vars(bounce_row(facts, keys, now, match)))
+        if match is not None:
+            outbox_add(session, events_out.bounced(facts, match))
+    if bounces:
+        await connection.execute(insert(IngestBounce), bounces)
+    if complaints:
+        await connection.execute(insert(IngestComplaint), complaints)
+    await session.flush()
+    return DeliveryCounts(accepted=len(new), duplicates=len(duplicates), ignored=sum(parsed.ignored.values()))
+
+
+def facts_from_record(record: ProviderRecord, workspace_scope: str | None = None) -> BounceFacts:
+    """A record's bounce facts; a record the provider left unclassified is classified from its SMTP data."""
+    category, reason, permanent = record.category, record.reason, record.permanent
+    if category is None or reason is None:
+        verdict = classify(record.smtp_status, record.smtp_code, record.diagnostic, hint=record.reason)
+        category, reason, permanent = verdict.category, verdict.reason, verdict.permanent
+    return BounceFacts(
+        bounce_id=record_id(record, workspace_scope),
+        recipient=normalize_recipient(record.recipient),
+        category=category,
+        reason=reason,
+        permanent=permanent,
+        provider=record.provider,
+        provider_event_id=record.provider_event_id,
+        bounced_at=as_utc(record.occurred_at),
+        smtp_code=record.smtp_code,
+        smtp_status=record.smtp_status,
+        diagnostic=record.diagnostic,
+        remote_mta=record.remote_mta,
+        provider_message_id=normalize_message_id(record.provider_message_id),
+        smtp_message_id=normalize_message_id(record.smtp_message_id),
+    )
+
+
+def _complaint_row(
+    complaint_id: str,
+    record: ProviderRecord,
+    seevee_message_id: str | None,
+    workspace_scope: str | None,
+    now: datetime,
+) -> Complaint:
+    return Complaint(
+        complaint_id=complaint_id,
+        workspace_id=None,
+        status=BOUNCE_PENDING,
+        message_id=None,
+        thread_id=None,
+        contact_id=None,
+        run_id=None,
+        recipient=normalize_recipient(record.recipient),
+        provider=record.provider,
+        provider_event_id=record.provider_event_id,
+        feedback_type=record.feedback_type,
+        matched_by=None,
+        complained_at=as_utc(record.occurred_at),
+        received_at=now,
+        seevee_message_id=seevee_message_id,
+        provider_message_id=normalize_message_id(record.provider_message_id),
+        smtp_message_id=normalize_message_id(record.smtp_message_id),
+        workspace_scope=workspace_scope,
+    )
 
 
 async def _stored_ids(session: AsyncSession, ids: Sequence[str]) -> set[str]:
@@ -48,99 +173,3 @@ async def _stored_ids(session: AsyncSession, ids: Sequence[str]) -> set[str]:
         )
         stored.update((await connection.execute(statement)).scalars())
     return stored
-
-
-async def record_delivery(
-    session: AsyncSession, parsed: ParsedRequest, now: datetime, workspace_scope: str | None = None
-) -> DeliveryCounts:
-    """Store each new record once; a match publishes at once, the rest wait for their ``message.sent``.
-
-    Set-based: the new records are correlated together (one query per key kind), then their rows and
-    outbox rows are written in one flush, in the delivery's order.
-    ``workspace_scope``: the workspace that reported them (a bounce email), the only one they may touch.
-    """
-    ids = [record_id(record, workspace_scope) for record in parsed.records]
-    new, duplicates = split_duplicates(ids, await _stored_ids(session, ids))
-    to_store = set(new)
-    rows: list[tuple[BounceFacts, dict[str, Any]] | IngestComplaint] = []
-    keys: list[CorrelationKeys] = []
-    for record_key, record in zip(ids, parsed.records, strict=True):
-        if record_key not in to_store:
-            continue
-        to_store.discard(record_key)
-        keys.append(keys_of(record, workspace_scope))
-        if record.kind == "complaint":
-            rows.append(_complaint_row(record_key, record, keys[-1], now))
-        else:
-            rows.append(_bounce_row(record, keys[-1], now))
-    matches = await find_matches(await session.connection(), keys)
-    bounce_rows: list[dict[str, Any]] = []
-    for row, match in zip(rows, matches, strict=True):
-        if isinstance(row, IngestComplaint):
-            session.add(row)
-            if match is not None:
-                publish_complained(session, row, match)
-            continue
-        facts, values = row
-        if match is not None:
-            values |= matched_columns(match)
-            queue_bounced(session, facts, match)
-        bounce_rows.append(values)
-    if bounce_rows:
-        connection = await session.connection()
-        await connection.execute(insert(IngestBounce), bounce_rows)
-    await session.flush()
-    return DeliveryCounts(accepted=len(new), duplicates=len(duplicates), ignored=sum(parsed.ignored.values()))
-
-
-def _bounce_row(
-    record: ProviderRecord, keys: CorrelationKeys, now: datetime
-) -> tuple[BounceFacts, dict[str, Any]]:
-    """A bounce's facts, and its row as plain values: the delivery's rows go in as one executemany."""
-    facts = facts_from_record(record, keys.workspace_scope)
-    return facts, dict(
-        bounce_id=facts.bounce_id,
-        status=BOUNCE_PENDING,
-        recipient=facts.recipient,
-        category=facts.category,
-        reason=facts.reason,
-        permanent=facts.permanent,
-        smtp_code=facts.smtp_code,
-        smtp_status=facts.smtp_status,
-        diagnostic=facts.diagnostic,
-        remote_mta=facts.remote_mta,
-        provider=facts.provider,
-        provider_event_id=facts.provider_event_id,
-        bounced_at=facts.bounced_at,
-        received_at=now,
-        seevee_message_id=keys.seevee_message_id,
-        provider_message_id=facts.provider_message_id,
-        smtp_message_id=facts.smtp_message_id,
-        workspace_scope=keys.workspace_scope,
-        workspace_id=None,
-        message_id=None,
-        thread_id=None,
-        contact_id=None,
-        run_id=None,
-        run_step=None,
-        matched_by=None,
-    )
-
-
-def _complaint_row(
-    complaint_id: str, record: ProviderRecord, keys: CorrelationKeys, now: datetime
-) -> IngestComplaint:
-    return IngestComplaint(
-        complaint_id=complaint_id,
-        status=BOUNCE_PENDING,
-        recipient=normalize_recipient(record.recipient),
-        provider=record.provider,
-        provider_event_id=record.provider_event_id,
-        feedback_type=record.feedback_type,
-        complained_at=as_utc(record.occurred_at),
-        received_at=now,
-        seevee_message_id=keys.seevee_message_id,
-        provider_message_id=normalize_message_id(record.provider_message_id),
-        smtp_message_id=normalize_message_id(record.smtp_message_id),
-        workspace_scope=keys.workspace_scope,
-    )

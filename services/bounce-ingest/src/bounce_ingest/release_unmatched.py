@@ -6,10 +6,12 @@ from datetime import datetime, timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bounce_ingest import events_out
 from bounce_ingest.correlation import find_matches, keys_of_bounce, keys_of_complaint
+from bounce_ingest.domain import facts_of, matched_columns, settle
 from bounce_ingest.models import BOUNCE_PENDING, BOUNCE_UNMATCHED, IngestBounce, IngestComplaint
-from bounce_ingest.publishing import publish_bounced, publish_complained, publish_unmatched
 from bounce_ingest.settings import IngestSettings
+from seevee_shared.bus import outbox_add
 from seevee_shared.db import Database, utcnow
 from seevee_shared.logging import get_logger
 
@@ -39,9 +41,12 @@ async def release_due(session: AsyncSession, now: datetime, wait: timedelta) -> 
     )
     for bounce, match in zip(due_bounces, bounce_matches, strict=True):
         if match is not None:
-            publish_bounced(session, bounce, match)
+            settle(bounce, matched_columns(match))
+            outbox_add(session, events_out.bounced(facts_of(bounce), match))
         else:
-            publish_unmatched(session, bounce)
+            bounce.status = BOUNCE_UNMATCHED
+            outbox_add(session, events_out.unmatched(facts_of(bounce), bounce.workspace_scope))
+        session.add(bounce)
         settled += 1
     complaints = await session.exec(
         select(IngestComplaint)
@@ -56,7 +61,8 @@ async def release_due(session: AsyncSession, now: datetime, wait: timedelta) -> 
     )
     for complaint, match in zip(due_complaints, complaint_matches, strict=True):
         if match is not None:
-            publish_complained(session, complaint, match)
+            settle(complaint, matched_columns(match, with_step=False))
+            outbox_add(session, events_out.complained(complaint, match))
         else:
             # No topic carries an unresolved complaint: it stays stored, a late message.sent still matches.
             complaint.status = BOUNCE_UNMATCHED
