@@ -7,7 +7,7 @@ the FastAPI app whose lifespan migrates the store, starts the relay and the cons
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -20,7 +20,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seevee_shared.bus.consumer import EventConsumer
-from seevee_shared.bus.legacy import LegacyHandler
 from seevee_shared.bus.outbox import OutboxRelay, new_producer
 from seevee_shared.bus.seam import Handlers
 from seevee_shared.db import Database
@@ -32,9 +31,8 @@ from seevee_shared.settings import ServiceSettings
 from seevee_shared.store import SqlRows, Store
 
 Background = Callable[[Database, Any], Awaitable[None]]
-Registry = Handlers[Any] | Mapping[str, LegacyHandler]
-"""A service's handlers: the seam's registry, or (the old path, until every service converts) a map
-of topic -> session handler."""
+Registry = Handlers[Any]
+"""A service's handlers: the seam's registry (topic -> payload model -> handler, and its store)."""
 S = TypeVar("S", bound=Store)
 log = get_logger(__name__)
 

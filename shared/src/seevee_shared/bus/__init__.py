@@ -1,6 +1,6 @@
 """Kafka plumbing: outbox on the publishing side, inbox + retry + dead-letter on the consuming side."""
 
-from seevee_shared.bus.consumer import EventConsumer, Handler
+from seevee_shared.bus.consumer import EventConsumer
 from seevee_shared.bus.errors import PermanentError
 from seevee_shared.bus.outbox import OutboxRelay, outbox_add
 from seevee_shared.bus.seam import Event, EventMeta, Handlers, Reaction, apply_poll, of_type, on
@@ -10,7 +10,6 @@ __all__ = [
     "Event",
     "EventConsumer",
     "EventMeta",
-    "Handler",
     "Handlers",
     "InboxRecord",
     "OutboxRecord",

@@ -17,7 +17,7 @@ import asyncio
 import functools
 import hashlib
 import traceback
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -28,20 +28,14 @@ from prometheus_client import Counter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from seevee_shared.bus.errors import PERMANENT, is_transient
-from seevee_shared.bus.legacy import LegacyHandler, apply_legacy, decode_legacy
-from seevee_shared.bus.legacy import PrefetchingHandler as PrefetchingHandler  # the old path's names,
-from seevee_shared.bus.legacy import poll_lookups as poll_lookups  # where its users import them
-from seevee_shared.bus.seam import Event, Handlers, applied_already, apply_poll, record_applied
+from seevee_shared.bus.seam import Event, Handlers, applied_already, apply_poll
 from seevee_shared.cloudevents import InvalidEvent
 from seevee_shared.db import Database
 from seevee_shared.events import dlq_topic
-from seevee_shared.logging import event_log_context, get_logger
+from seevee_shared.logging import get_logger
 from seevee_shared.store.rows import SqlRows
 
 T = TypeVar("T")
-
-Handler = LegacyHandler
-"""The old handler shape, ``(session, CloudEvent)`` (see ``bus.legacy``)."""
 
 log = get_logger(__name__)
 
@@ -86,7 +80,7 @@ class EventConsumer:
         *,
         group: str,
         db: Database,
-        handlers: Handlers[Any] | Mapping[str, LegacyHandler],
+        handlers: Handlers[Any],
         max_attempts: int = 5,
         backoff_seconds: float = 0.2,
         max_backoff_seconds: float = 10.0,
@@ -96,7 +90,7 @@ class EventConsumer:
         self.group = group
         self.db = db
         self.handlers = handlers
-        self.topics = list(handlers.topics if isinstance(handlers, Handlers) else handlers)
+        self.topics = list(handlers.topics)
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
         self.max_backoff_seconds = max_backoff_seconds
@@ -171,16 +165,9 @@ class EventConsumer:
         dead: list[_Dead] = []
         for record in records:
             try:
-                if isinstance(self.handlers, Handlers):
-                    event = self.handlers.decode(
-                        record.value, record.topic, record.partition, record.offset, record.key
-                    )
-                else:
-                    if record.topic not in self.handlers:
-                        raise InvalidEvent(f"no handler for {record.topic!r}")
-                    event = decode_legacy(
-                        record.value, record.topic, record.partition, record.offset, record.key
-                    )
+                event = self.handlers.decode(
+                    record.value, record.topic, record.partition, record.offset, record.key
+                )
             except InvalidEvent as exc:
                 dead.append(_Dead(record, exc, 1))
                 continue
@@ -232,32 +219,15 @@ class EventConsumer:
         await self._prepare(events)
         async with self.db.transaction() as session:
             rows = SqlRows(await session.connection())
-            if isinstance(self.handlers, Handlers):
-                applied = await apply_poll(self.handlers, rows, self.group, events)
-            else:
-                applied = await self._legacy_straight(session, rows, events)
+            applied = await apply_poll(self.handlers, rows, self.group, events)
         _count(self.group, "applied", [event.meta.topic for event in applied])
         ids = {id(event) for event in applied}
         _count(self.group, "duplicate", [item.record.topic for item in live if id(item.event) not in ids])
 
     async def _prepare(self, events: list[Event[Any]]) -> None:
         """The registry's ``prepare``, outside any transaction."""
-        if isinstance(self.handlers, Handlers) and self.handlers.prepare is not None and events:
+        if self.handlers.prepare is not None and events:
             await self.handlers.prepare(events)
-
-    async def _legacy_straight(
-        self, session: AsyncSession, rows: SqlRows, events: list[Event[Any]]
-    ) -> list[Event[Any]]:
-        assert not isinstance(self.handlers, Handlers)
-        done = await applied_already(rows, self.group, [event.meta.id for event in events])
-        todo: list[Event[Any]] = []
-        for event in events:
-            if event.meta.id not in done:
-                done.add(event.meta.id)
-                todo.append(event)
-        await apply_legacy(session, self.handlers, todo, prefetch=True)
-        await record_applied(rows, self.group, todo)
-        return todo
 
     async def _apply_event(
         self,
@@ -275,12 +245,7 @@ class EventConsumer:
             try:
                 async with session.begin_nested():
                     rows = SqlRows(await session.connection())
-                    if isinstance(self.handlers, Handlers):
-                        await apply_poll(self.handlers, rows, self.group, [event])
-                    else:
-                        with event_log_context(event.meta):
-                            await apply_legacy(session, self.handlers, [event], prefetch=False)
-                        await record_applied(rows, self.group, [event])
+                    await apply_poll(self.handlers, rows, self.group, [event])
             except Exception as exc:
                 if is_transient(exc):
                     raise
