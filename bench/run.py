@@ -103,7 +103,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--only", choices=[*MODULES, *CONSUME_ONE], action="append", help="take only these figures"
     )
-    parser.add_argument("--output", type=Path, help="where to write the JSON (default bench/results/)")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="where to write the JSON (default bench/results/; partial.json with --only)",
+    )
     args = parser.parse_args(argv)
     configure_logging("bench", "WARNING")
     # The client retries leader moves after topics are recreated; its notes would drown the table.
@@ -113,7 +117,9 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     results = asyncio.run(take(figures, sizes, args.quick))
     results["seconds"]["total"] = round(time.perf_counter() - started, 1)
-    output = args.output or RESULTS / ("quick.json" if args.quick else "latest.json")
+    # A partial run never replaces the record of a whole one.
+    default = "partial.json" if args.only else "quick.json" if args.quick else "latest.json"
+    output = args.output or RESULTS / default
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     print(table(results))
