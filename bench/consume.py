@@ -12,7 +12,6 @@ the median slice rate. Each consumer reads the whole topic once.
 """
 
 import asyncio
-import shutil
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from bench.environment import BenchEnv
 from bench.feed import publish_events
 from bench.sizes import Sizes
 from bench.stats import pass_rate, ratio
+from bench.stores import SqliteStores, Stores
 from seevee_shared.bus import apply_poll
 from seevee_shared.bus.consumer import EVENTS
 from seevee_shared.db import Database
@@ -128,13 +128,13 @@ def _settings(kind: Any, url: str, bootstrap: str, group: str, **extra: Any) -> 
     )
 
 
-async def _runs_template(path: Path, people: list[scenario.Contact], at: datetime) -> dict[str, str]:
+async def _runs_template(url: str, people: list[scenario.Contact], at: datetime) -> dict[str, str]:
     """The orchestrator's template: one active two-step run per contact, created by its own store code."""
     from run_orchestrator import domain
     from run_orchestrator.app import MIGRATIONS
     from run_orchestrator.store import RunStore
 
-    db = await _migrated(path, MIGRATIONS)
+    db = await _migrated(url, MIGRATIONS)
     runs: dict[str, str] = {}
     try:
         async with db.transaction() as session:
@@ -158,17 +158,16 @@ async def _runs_template(path: Path, people: list[scenario.Contact], at: datetim
     return runs
 
 
-async def _migrated(path: Path, migrations: Path) -> Database:
-    await asyncio.to_thread(path.unlink, missing_ok=True)
-    db = Database(f"sqlite+aiosqlite:///{path}")
+async def _migrated(url: str, migrations: Path) -> Database:
+    db = Database(url)
     await db.upgrade(migrations)
     return db
 
 
 async def _template(
-    consumer: Consumer, path: Path, people: list[scenario.Contact], runs: dict[str, str]
+    consumer: Consumer, url: str, people: list[scenario.Contact], runs: dict[str, str]
 ) -> None:
-    db = await _migrated(path, consumer.migrations)
+    db = await _migrated(url, consumer.migrations)
     try:
         if consumer.prefill is not None:
             async with db.transaction() as session:
@@ -217,12 +216,11 @@ def _thresholds(total: int, slices: int) -> list[int]:
 
 
 async def _service_pass(
-    consumer: Consumer, env: BenchEnv, template: Path, sizes: Sizes, run: int
+    consumer: Consumer, env: BenchEnv, stores: Stores, template: str, sizes: Sizes, run: int
 ) -> list[tuple[int, float]]:
-    store = template.with_name(f"{consumer.name}-run{run}.db")
-    shutil.copyfile(template, store)
+    store = await stores.copy(template, f"{consumer.name}-run{run}")
     group = f"bench-{consumer.name}-{run}-{scenario.unique_tag()}"
-    app = consumer.build(f"sqlite+aiosqlite:///{store}", env.bootstrap, group)
+    app = consumer.build(store, env.bootstrap, group)
     async with app.router.lifespan_context(app):
         marks = await _marks(
             lambda: _applied(group), _thresholds(sizes.consume_events, sizes.repetitions), timeout=600
@@ -240,11 +238,9 @@ _ANCHOR_TABLE = Table(
 )
 
 
-async def _anchor_pass(env: BenchEnv, folder: Path, sizes: Sizes, run: int) -> list[tuple[int, float]]:
+async def _anchor_pass(env: BenchEnv, stores: Stores, sizes: Sizes, run: int) -> list[tuple[int, float]]:
     """Raw aiokafka: poll, decode, one multi-row insert per poll in one transaction, commit offsets."""
-    path = folder / f"anchor-{run}.db"
-    await asyncio.to_thread(path.unlink, missing_ok=True)
-    db = Database(f"sqlite+aiosqlite:///{path}")
+    db = Database(await stores.empty(f"anchor-{run}"))
     async with db.engine.begin() as connection:
         await connection.run_sync(_ANCHOR_TABLE.metadata.create_all)
     consumer = AIOKafkaConsumer(
@@ -299,25 +295,34 @@ CONSUMER_NAMES = ("run-orchestrator", "task-service", "thread-service", "refund-
 
 
 async def measure(env: BenchEnv, sizes: Sizes, only: Sequence[str] = ()) -> dict[str, Any]:
-    """Every consumer's figure, or only those named (``--only consume-task-service``)."""
-    folder = env.folder("consume")
+    """Every consumer's figure on SQLite, or only those named (``--only consume-task-service``)."""
+    return await measure_on(env, SqliteStores(env.folder("consume")), sizes, only)
+
+
+async def measure_postgres(env: BenchEnv, sizes: Sizes, only: Sequence[str] = ()) -> dict[str, Any]:
+    """The same figure with every store, the anchor's too, a database on one PostgreSQL server."""
+    figures = await measure_on(env, env.postgres_stores("consume"), sizes, only)
+    return {f"{key}_postgres": value for key, value in figures.items()}
+
+
+async def measure_on(env: BenchEnv, stores: Stores, sizes: Sizes, only: Sequence[str]) -> dict[str, Any]:
     people = scenario.contacts(scenario.unique_tag(), sizes.consume_events)
     at = scenario.earlier(minutes=20)
-    runs = await _runs_template(folder / "run-orchestrator-template.db", people, at)
-    templates = {"run-orchestrator": folder / "run-orchestrator-template.db"}
+    templates = {"run-orchestrator": await stores.empty("run-orchestrator-template")}
+    runs = await _runs_template(templates["run-orchestrator"], people, at)
     chosen = [consumer for consumer in consumers() if not only or consumer.name in only]
     for consumer in chosen:
         if consumer.name != "run-orchestrator":
-            templates[consumer.name] = folder / f"{consumer.name}-template.db"
+            templates[consumer.name] = await stores.empty(f"{consumer.name}-template")
             await _template(consumer, templates[consumer.name], people, runs)
     await publish_events(env.bootstrap, [scenario.message_bounced(c, runs[c.contact_id], at) for c in people])
     ours: dict[str, float] = {}
     anchors: dict[str, float] = {}
     for number, consumer in enumerate(chosen):
         ours[consumer.name] = pass_rate(
-            await _service_pass(consumer, env, templates[consumer.name], sizes, number)
+            await _service_pass(consumer, env, stores, templates[consumer.name], sizes, number)
         )
-        anchors[consumer.name] = pass_rate(await _anchor_pass(env, folder, sizes, number))
+        anchors[consumer.name] = pass_rate(await _anchor_pass(env, stores, sizes, number))
     return {
         "consume_events_per_s": ours,
         "consume_anchor_events_per_s": anchors,

@@ -8,6 +8,7 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from bench.stores import PostgresStores
 from seevee_deploy.localkafka import create_topics
 from seevee_shared.events import ALL_TOPICS
 
@@ -16,11 +17,18 @@ from seevee_shared.events import ALL_TOPICS
 class BenchEnv:
     bootstrap: str
     work_dir: Path
+    postgres: str = ""
+    """The URL of the run's PostgreSQL server, started only when a ``-postgres`` figure is taken."""
 
     def folder(self, name: str) -> Path:
         path = self.work_dir / name
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def postgres_stores(self, figure: str) -> PostgresStores:
+        if not self.postgres:
+            raise RuntimeError("this figure needs the bench's PostgreSQL server, which was not started")
+        return PostgresStores(self.postgres, f"bench_{figure}")
 
 
 async def fresh_topics(bootstrap: str, extra: tuple[str, ...] = ()) -> None:

@@ -48,7 +48,7 @@ async def consume(count: int) -> None:
     folder = Path(tempfile.mkdtemp(prefix="profile-consume-"))
     people = scenario.contacts(scenario.unique_tag(), count + POLL)
     at = scenario.earlier(minutes=60)
-    runs = await _runs_template(folder / "runs.db", people, at)
+    runs = await _runs_template(f"sqlite+aiosqlite:///{folder / 'runs.db'}", people, at)
     events = [scenario.message_bounced(c, runs[c.contact_id], at) for c in people]
     db = Database(f"sqlite+aiosqlite:///{folder}/runs.db")
     consumer = EventConsumer(group="profile", db=db, handlers=handlers(RunSettings()))

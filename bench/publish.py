@@ -12,6 +12,7 @@ from bench.environment import BenchEnv
 from bench.repetition import paired_medians
 from bench.sizes import Sizes
 from bench.stats import ratio
+from bench.stores import SqliteStores, Stores
 from seevee_shared.bus import OutboxRecord, OutboxRelay
 from seevee_shared.bus.outbox import new_producer
 from seevee_shared.cloudevents import CONTENT_TYPE, encode
@@ -30,11 +31,9 @@ def records(count: int) -> list[Record]:
     return [(event.id, event.subject, encode(event)) for event in events]
 
 
-async def filled_outbox(env: BenchEnv, name: str, rows: list[Record]) -> Database:
+async def filled_outbox(stores: Stores, name: str, rows: list[Record]) -> Database:
     """A fresh store whose outbox holds ``rows``, written before the clock starts."""
-    path = env.folder("publish") / f"{name}.db"
-    path.unlink(missing_ok=True)
-    db = Database(f"sqlite+aiosqlite:///{path}")
+    db = Database(await stores.empty(name))
     async with db.engine.begin() as connection:
         await connection.run_sync(OutboxRecord.metadata.create_all, tables=[OutboxRecord.__table__])  # type: ignore[attr-defined]
     async with db.transaction() as session:
@@ -46,11 +45,22 @@ async def filled_outbox(env: BenchEnv, name: str, rows: list[Record]) -> Databas
 
 
 async def measure(env: BenchEnv, sizes: Sizes) -> dict[str, Any]:
+    """The relay on a SQLite store."""
+    return await measure_on(env, SqliteStores(env.folder("publish")), sizes)
+
+
+async def measure_postgres(env: BenchEnv, sizes: Sizes) -> dict[str, Any]:
+    """The relay on a PostgreSQL store (the anchor has no store: the same producer alone)."""
+    figures = await measure_on(env, env.postgres_stores("publish"), sizes)
+    return {f"{key}_postgres": value for key, value in figures.items()}
+
+
+async def measure_on(env: BenchEnv, stores: Stores, sizes: Sizes) -> dict[str, Any]:
     # The same records for every trial: each relay trial has a fresh store, and Kafka takes repeats.
     rows = records(sizes.publish_events)
 
     async def relay_trial(number: int) -> float:
-        db = await filled_outbox(env, f"relay-{number}", rows)
+        db = await filled_outbox(stores, f"relay-{number}", rows)
         producer = new_producer(env.bootstrap, "bench-relay")
         await producer.start()
         try:

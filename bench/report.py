@@ -31,15 +31,15 @@ def _verdict(value: Any, goal: float | None, higher_is_better: bool) -> str:
 
 def table(results: dict[str, Any]) -> str:
     lines = [
-        f"{'figure':<34} {'ratio':>7} {'absolute':>11}  {'goal':>8}",
-        "-" * 70,
+        f"{'figure':<44} {'ratio':>7} {'absolute':>11}  {'goal':>8}",
+        "-" * 80,
     ]
 
     def row(name: str, ratio_value: Any, absolute: Any, goal: float | None, on_ratio: bool, up: bool) -> None:
         judged = ratio_value if on_ratio else absolute
         goal_text = "" if goal is None else (f">= {goal:g}" if up else f"<= {goal:g}")
         lines.append(
-            f"{name:<34} {_number(ratio_value):>7} {_number(absolute):>11}  {goal_text:>8} "
+            f"{name:<44} {_number(ratio_value):>7} {_number(absolute):>11}  {goal_text:>8} "
             f"{_verdict(judged, goal, up)}"
         )
 
@@ -48,11 +48,20 @@ def table(results: dict[str, Any]) -> str:
     for service, value in sorted((results.get("consume_ratio") or {}).items()):
         absolute = (results.get("consume_events_per_s") or {}).get(service)
         row(f"3 consume {service}", value, absolute, 0.5, True, True)
+    if "publish_ratio_postgres" in results:
+        ratio_value, absolute = (
+            results["publish_ratio_postgres"],
+            results.get("publish_events_per_s_postgres"),
+        )
+        row("2 publish, PostgreSQL", ratio_value, absolute, 0.5, True, True)
+    for service, value in sorted((results.get("consume_ratio_postgres") or {}).items()):
+        absolute = (results.get("consume_events_per_s_postgres") or {}).get(service)
+        row(f"3 consume {service}, PostgreSQL", value, absolute, 0.5, True, True)
     for name, ratio_key, absolute_key, goal, up in ROWS[3:]:
         on_ratio = absolute_key == "dsn_emails_per_s"  # figure 6's goal is absolute, as 4's
         row(name, results.get(ratio_key), results.get(absolute_key), goal, on_ratio, up)
     machine = results.get("machine", {})
-    lines.append("-" * 70)
+    lines.append("-" * 80)
     lines.append(
         f"{results.get('mode')} run, {results.get('date')}: {machine.get('cores')} cores, "
         f"Python {machine.get('python')}, Kafka {machine.get('kafka')}; seconds {results.get('seconds')}"

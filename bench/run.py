@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import contextlib
 import functools
 import importlib
 import json
@@ -24,6 +25,7 @@ from bench.report import table
 from bench.sizes import FULL, QUICK, Sizes
 from seevee_deploy.kafka_jars import ensure_kafka_jars
 from seevee_deploy.localkafka import LocalKafka
+from seevee_deploy.localpostgres import LocalPostgres, postgres_bin_dir
 from seevee_shared.logging import configure_logging
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -45,15 +47,34 @@ NO_BROKER = frozenset({"dsn"})
 """Figures that need no Kafka: taken alone (``--only dsn``), no broker is started to compete for CPU."""
 
 
+POSTGRES: dict[str, Figure] = {
+    "publish-postgres": publish.measure_postgres,
+    "consume-postgres": consume.measure_postgres,
+}
+"""Figures 2 and 3 again with every store (the anchors' too) on one PostgreSQL server of the run."""
+
 CONSUME_ONE = {f"consume-{name}": name for name in CONSUMER_NAMES}
 """``consume-<service>``: figure 3 for one consumer alone (with its anchor)."""
+
+CONSUME_ONE_POSTGRES = {f"consume-postgres-{name}": name for name in CONSUMER_NAMES}
+
+ALL = [*MODULES, *POSTGRES]
+"""What ``make bench`` takes, in this order."""
 
 
 def figure(name: str) -> Figure:
     if name in CONSUME_ONE:
         return functools.partial(consume.measure, only=(CONSUME_ONE[name],))
+    if name in CONSUME_ONE_POSTGRES:
+        return functools.partial(consume.measure_postgres, only=(CONSUME_ONE_POSTGRES[name],))
+    if name in POSTGRES:
+        return POSTGRES[name]
     measure: Figure = importlib.import_module(f"bench.{MODULES[name]}").measure
     return measure
+
+
+def needs_postgres(figures: list[str]) -> bool:
+    return any(name in POSTGRES or name in CONSUME_ONE_POSTGRES for name in figures)
 
 
 async def take(figures: list[str], sizes: Sizes, quick: bool) -> dict[str, Any]:
@@ -73,11 +94,21 @@ async def take(figures: list[str], sizes: Sizes, quick: bool) -> dict[str, Any]:
         "seconds": {},
     }
     try:
-        if NO_BROKER.issuperset(figures):
-            await _take_each(figures, BenchEnv("", work_dir), sizes, results)
-        else:
-            async with LocalKafka(work_dir / "kafka", jvm_options=jvm_options, heap="1g") as kafka:
-                await _take_each(figures, BenchEnv(kafka.bootstrap_servers, work_dir), sizes, results)
+        with contextlib.ExitStack() as stack:
+            postgres = ""
+            if needs_postgres(figures):
+                bin_dir = postgres_bin_dir()
+                if bin_dir is None:
+                    raise SystemExit("the PostgreSQL figures need Debian's postgresql package (make setup)")
+                server = stack.enter_context(LocalPostgres(bin_dir))
+                postgres = server.url
+                results["machine"]["postgres"] = bin_dir.parts[-2]
+            if NO_BROKER.issuperset(figures):
+                await _take_each(figures, BenchEnv("", work_dir, postgres), sizes, results)
+            else:
+                async with LocalKafka(work_dir / "kafka", jvm_options=jvm_options, heap="1g") as kafka:
+                    env = BenchEnv(kafka.bootstrap_servers, work_dir, postgres)
+                    await _take_each(figures, env, sizes, results)
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     return results
@@ -101,7 +132,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="every figure at a tiny size (CI)")
     parser.add_argument(
-        "--only", choices=[*MODULES, *CONSUME_ONE], action="append", help="take only these figures"
+        "--only",
+        choices=[*ALL, *CONSUME_ONE, *CONSUME_ONE_POSTGRES],
+        action="append",
+        help="take only these figures",
     )
     parser.add_argument(
         "--output",
@@ -113,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     # The client retries leader moves after topics are recreated; its notes would drown the table.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     sizes = QUICK if args.quick else FULL
-    figures = args.only or list(MODULES)
+    figures = args.only or ALL
     started = time.perf_counter()
     results = asyncio.run(take(figures, sizes, args.quick))
     results["seconds"]["total"] = round(time.perf_counter() - started, 1)
