@@ -2,6 +2,18 @@
 
 import seevee_shared.bus  # noqa: F401  (the bus imports the store base: initialize it first)
 from seevee_shared.store.base import Entity, Store, table_of
-from seevee_shared.store.rows import In, MemoryRows, Rows, SqlRows
+from seevee_shared.store.conditions import AtLeast, AtMost, Between, In
+from seevee_shared.store.rows import MemoryRows, Rows, SqlRows
 
-__all__ = ["Entity", "In", "MemoryRows", "Rows", "SqlRows", "Store", "table_of"]
+__all__ = [
+    "AtLeast",
+    "AtMost",
+    "Between",
+    "Entity",
+    "In",
+    "MemoryRows",
+    "Rows",
+    "SqlRows",
+    "Store",
+    "table_of",
+]

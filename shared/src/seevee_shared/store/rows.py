@@ -1,29 +1,21 @@
 """Where a store's rows live: the database (``SqlRows``) or plain dicts (``MemoryRows``, for unit tests).
 
 Both answer the same four calls, so a service's ``Store`` (its loads, lookups and rules of writing)
-is one class that runs over either. A load names a table and equality or ``In`` conditions on its
-columns; writes are bulk inserts, updates and deletes by primary key, one statement per table for
-a whole poll.
+is one class that runs over either. A load names a table and conditions on its columns (a value,
+``In``, or a range: ``conditions.py``); writes are bulk inserts, updates and deletes by primary key,
+one statement per table for a whole poll.
 """
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Table, UniqueConstraint, bindparam, delete, insert, select, update
+from sqlalchemy import Table, UniqueConstraint, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from seevee_shared.store.conditions import In, Matcher, Where, nothing_matches, sql_conditions
 
-@dataclass(frozen=True)
-class In:
-    """A load condition: the column holds one of ``values``."""
-
-    values: Collection[Any]
-
-
-Where = Mapping[str, Any]
-"""Column name -> a value it must equal, or ``In(values)``."""
+__all__ = ["In", "MemoryRows", "Row", "Rows", "SqlRows", "Where"]
 
 Row = dict[str, Any]
 
@@ -42,23 +34,6 @@ class Rows(Protocol):
         ...
 
 
-def _conditions(table: Table, where: Where) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    for name, wanted in where.items():
-        column = table.c[name]
-        if isinstance(wanted, In):
-            conditions.append(column.in_(list(wanted.values)))
-        elif wanted is None:
-            conditions.append(column.is_(None))
-        else:
-            conditions.append(column == wanted)
-    return conditions
-
-
-def _empty(where: Where) -> bool:
-    return any(isinstance(wanted, In) and not wanted.values for wanted in where.values())
-
-
 class SqlRows:
     """Rows in the database, on the caller's connection and inside its transaction."""
 
@@ -66,9 +41,9 @@ class SqlRows:
         self.connection = connection
 
     async def fetch(self, table: Table, where: Where) -> list[Row]:
-        if _empty(where):
+        if nothing_matches(where):
             return []
-        result = await self.connection.execute(select(table).where(*_conditions(table, where)))
+        result = await self.connection.execute(select(table).where(*sql_conditions(table, where)))
         return [dict(mapping) for mapping in result.mappings()]
 
     async def insert(self, table: Table, rows: Sequence[Row]) -> None:
@@ -113,7 +88,8 @@ class MemoryRows:
         return [dict(stored[key]) for key in sorted(stored)]
 
     async def fetch(self, table: Table, where: Where) -> list[Row]:
-        return [row for row in self.rows(table) if _matches(row, where)]
+        matches = Matcher(table, where)
+        return [row for row in self.rows(table) if matches(row)]
 
     async def insert(self, table: Table, rows: Sequence[Row]) -> None:
         stored = self.tables.setdefault(table.name, {})
@@ -150,16 +126,6 @@ def _number(table: Table, stored: Mapping[tuple[Any, ...], Row], row: Row) -> No
 
 def _key(table: Table, row: Row) -> tuple[Any, ...]:
     return tuple(row[column.name] for column in table.primary_key.columns)
-
-
-def _matches(row: Row, where: Where) -> bool:
-    for name, wanted in where.items():
-        if isinstance(wanted, In):
-            if row[name] not in wanted.values:
-                return False
-        elif row[name] != wanted:
-            return False
-    return True
 
 
 def _check_unique(table: Table, others: Iterable[Row], row: Row) -> None:

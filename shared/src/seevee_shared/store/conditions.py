@@ -1,0 +1,122 @@
+"""What a load may ask of a column: a value, ``In(values)``, or a range (``Between``, ``AtLeast``,
+``AtMost``), in SQL for ``SqlRows`` and in Python for ``MemoryRows``, with the same answers.
+
+Ranges are inclusive at both ends, as SQL's ``BETWEEN``; a NULL is in no range, as in SQL. A bound is
+taken as the column's type binds it, so on a ``UtcDateTime`` column a bound in any time zone means the
+same instant on every backend, and a naive one is refused everywhere (``StatementError``).
+"""
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Column, ColumnElement, Table
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import StatementError
+from sqlalchemy.types import TypeDecorator
+
+
+@dataclass(frozen=True)
+class In:
+    """The column holds one of ``values``."""
+
+    values: Collection[Any]
+
+
+@dataclass(frozen=True)
+class Between:
+    """``lo <= column <= hi``."""
+
+    lo: Any
+    hi: Any
+
+
+@dataclass(frozen=True)
+class AtLeast:
+    """``column >= lo``."""
+
+    lo: Any
+
+
+@dataclass(frozen=True)
+class AtMost:
+    """``column <= hi``."""
+
+    hi: Any
+
+
+Condition = In | Between | AtLeast | AtMost
+Where = Mapping[str, Any]
+"""Column name -> a value it must equal (None: IS NULL), or a ``Condition``."""
+
+
+def sql_conditions(table: Table, where: Where) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    for name, wanted in where.items():
+        column = table.c[name]
+        if isinstance(wanted, In):
+            conditions.append(column.in_(list(wanted.values)))
+        elif isinstance(wanted, Between):
+            conditions.append(column.between(wanted.lo, wanted.hi))
+        elif isinstance(wanted, AtLeast):
+            conditions.append(column >= wanted.lo)
+        elif isinstance(wanted, AtMost):
+            conditions.append(column <= wanted.hi)
+        elif wanted is None:
+            conditions.append(column.is_(None))
+        else:
+            conditions.append(column == wanted)
+    return conditions
+
+
+def nothing_matches(where: Where) -> bool:
+    """An empty ``In``: no row can match, so no query is needed."""
+    return any(isinstance(wanted, In) and not wanted.values for wanted in where.values())
+
+
+class Matcher:
+    """``where`` as a test of one row in memory, its values bound as the database would bind them."""
+
+    def __init__(self, table: Table, where: Where) -> None:
+        self._tests = [(name, _test(table.c[name], wanted)) for name, wanted in where.items()]
+
+    def __call__(self, row: Mapping[str, Any]) -> bool:
+        return all(test(row[name]) for name, test in self._tests)
+
+
+def _test(column: Column[Any], wanted: Any) -> Any:
+    if isinstance(wanted, In):
+        values = {_bound(column, value) for value in wanted.values}
+        return lambda value: value in values
+    if isinstance(wanted, Between):
+        lo, hi = _bound(column, wanted.lo), _bound(column, wanted.hi)
+        return lambda value: value is not None and lo <= value <= hi
+    if isinstance(wanted, AtLeast):
+        lo = _bound(column, wanted.lo)
+        return lambda value: value is not None and value >= lo
+    if isinstance(wanted, AtMost):
+        hi = _bound(column, wanted.hi)
+        return lambda value: value is not None and value <= hi
+    if wanted is None:
+        return lambda value: value is None
+    equal = _bound(column, wanted)
+    return lambda value: value == equal
+
+
+_AS_STORED: Dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+"""The dialect whose binding memory imitates: it keeps aware times aware (SQLite's drops the zone)."""
+
+
+def _bound(column: Column[Any], value: Any) -> Any:
+    """A condition's value as the column's type would bind it (``UtcDateTime``: aware, in UTC)."""
+    kind = column.type
+    if value is None or not isinstance(kind, TypeDecorator):
+        return value
+    processor = kind.bind_processor(_AS_STORED)
+    if processor is None:
+        return value
+    try:
+        return processor(value)
+    except (TypeError, ValueError) as exc:
+        raise StatementError(str(exc), f"condition on {column.table}.{column.name}", value, exc) from exc
