@@ -35,7 +35,7 @@ def handlers(settings: RefundSettings, checker: DomainChecker | None = None) -> 
         await hosts.prepare(domains_to_check(events))
 
     return Handlers(
-        store=RefundStore,
+        store=partial(RefundStore, spike_window_days=settings.spike_window_days),
         topics={
             Topic.CONTACT_REVEALED: on(
                 ContactRevealed, partial(on_contact_revealed, eligibility=eligibility, spikes=spikes)

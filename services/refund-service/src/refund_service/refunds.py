@@ -111,17 +111,16 @@ async def apply_bounce(
 async def flag_employer_if_spiking(store: RefundStore, bounce: Bounce, rules: SpikeRules) -> None:
     """Emit ``employer.bounce_spike`` for each period whose window the matched hard bounce makes spike
     (``domain.spike.spikes_touched_by``); periods flagged already are never flagged again, and when
-    both periods the bounce can touch are, nothing is counted."""
+    every window the bounce falls in ends in one, nothing is counted."""
     if bounce.category != HARD or bounce.employer_domain is None:
         return
     workspace_id, employer_domain, days = bounce.workspace_id, bounce.employer_domain, rules.window_days
-    flagged = await store.flagged_periods(workspace_id, employer_domain)
-    if flagged.issuperset(spike.periods_touched_by(bounce.bounced_at, days)):
+    history = await store.spike_history(workspace_id, employer_domain, bounce.bounced_at, days)
+    if history is None:
         return
-    history = await store.employer_history(workspace_id, employer_domain)
     hard, seen = history.facts()
     found = spike.spikes_touched_by(
-        hard, seen, bounce.bounced_at, days, rules.min_contacts, rules.min_rate, skip=flagged
+        hard, seen, bounce.bounced_at, days, rules.min_contacts, rules.min_rate, skip=history.flagged
     )
     for period_start, window in found.items():
         flag = Spike(

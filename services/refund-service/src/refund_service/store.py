@@ -3,8 +3,10 @@
 A poll's ``preload`` loads, in one query per table and workspace, what its events look up: the
 bounces already stored and the reveals, waiting bounces and refunds of the addresses they name. The
 handlers' lookups are then answered from memory, and what they add or change is kept here too, so a
-later event of the same poll sees it. An employer's spike history (its hard bounces, reveals and
-flagged periods) is loaded when a hard bounce first needs it, and counted by ``domain.spike``.
+later event of the same poll sees it. For the employer spike check it loads only the spans of time
+the poll's checks read (``domain.spike``: the flagged periods they touch, the hard bounces that may end
+their windows, the rows those windows count), with range conditions on the indexed time columns, so
+a poll's cost follows its windows, never the employer's whole history.
 """
 
 from __future__ import annotations
@@ -18,16 +20,19 @@ from sqlalchemy import and_, or_, select
 from refund_service.domain import spike
 from refund_service.domain.eligibility import domain_of
 from refund_service.domain.rows import Bounce, Refund, Reveal, Spike
+from refund_service.employer_history import EmployerHistory, Rows, Span, clusters
 from refund_service.models import RefundBounce, RefundEmployerSpike, RefundRecord, RefundReveal
 from seevee_shared.bus import Event, of_type
 from seevee_shared.events import ContactRevealed, MessageBounced
-from seevee_shared.store import Entity, In, Rows, SqlRows, Store, table_of
+from seevee_shared.store import Between, Entity, In, SqlRows, Store, table_of
+from seevee_shared.store import Rows as StoreRows
 
 REVEALS = Entity(RefundReveal, Reveal)
 BOUNCES = Entity(RefundBounce, Bounce)
 REFUNDS = Entity(RefundRecord, Refund)
 SPIKES = Entity(RefundEmployerSpike, Spike)
 _REFUNDS = table_of(RefundRecord)
+_SPIKES = table_of(RefundEmployerSpike)
 
 HARD = "mailbox_unknown"
 
@@ -45,42 +50,20 @@ def _by_time(moment: datetime, row_id: int | None) -> tuple[datetime, int, int]:
     return (moment, 0 if row_id is not None else 1, row_id or 0)
 
 
-class EmployerHistory:
-    """What the spike rule counts for one employer domain: its matched hard bounces and its reveals."""
-
-    def __init__(self) -> None:
-        self.hard_bounces: dict[int, Bounce] = {}
-        self.reveals: dict[int, Reveal] = {}
-
-    def add_bounce(self, bounce: Bounce) -> None:
-        self.hard_bounces[id(bounce)] = bounce
-
-    def facts(self) -> tuple[list[spike.HardBounce], list[spike.RevealSeen]]:
-        """The rows as the spike rule counts them."""
-        hard = [
-            spike.HardBounce(row.bounce_id, row.reveal_id, row.contact_id, row.bounced_at)
-            for row in self.hard_bounces.values()
-            if row.reveal_id is not None
-        ]
-        return hard, [spike.RevealSeen(row.reveal_id, row.revealed_at) for row in self.reveals.values()]
-
-    def add_reveal(self, reveal: Reveal) -> None:
-        self.reveals[id(reveal)] = reveal
-
-
 class RefundStore(Store):
     entities = (REVEALS, BOUNCES, REFUNDS, SPIKES)
 
-    def __init__(self, rows: Rows) -> None:
+    def __init__(self, rows: StoreRows, spike_window_days: int | None = None) -> None:
+        """``spike_window_days``: the spike rule's window, for ``preload`` to load what the poll's checks
+        read (without it, each check loads its own rows when it runs)."""
         super().__init__(rows)
+        self.spike_window_days = spike_window_days
         self._seen: dict[tuple[str, str], bool] = {}
         self._known_reveals: dict[tuple[str, str], bool] = {}
         self._reveals: dict[_Address, list[Reveal]] = {}
         self._bounces: dict[_Address, list[Bounce]] = {}
         self._refunds: dict[tuple[str, str], Refund | None] = {}
-        self._flagged: dict[_Employer, set[datetime]] = {}
         self._history: dict[_Employer, EmployerHistory] = {}
-        self._poll_history: dict[_Employer, EmployerHistory] = {}  # what this store matched or added
 
     async def preload(self, events: Sequence[Event[Any]]) -> None:
         wanted: dict[str, tuple[set[str], set[str], set[tuple[str, str]]]] = {}
@@ -96,52 +79,103 @@ class RefundStore(Store):
             await self._load_seen(workspace_id, bounces)
             await self._load_known_reveals(workspace_id, reveals)
             await self._load_addresses(workspace_id, addresses)
-        for workspace_id, employers in self._employers_to_check(events).items():
-            await self._load_employers(workspace_id, employers)
+        if self.spike_window_days is not None:
+            for workspace_id, checks in self._spike_checks(events).items():
+                await self._load_checks(workspace_id, checks, self.spike_window_days)
 
-    def _employers_to_check(self, events: Sequence[Event[Any]]) -> dict[str, set[str]]:
-        """The employers whose spike rule the poll's hard bounces may run: those of the reveals the
-        bounces' addresses have, and of the poll's reveals that hard bounces wait for."""
-        found: dict[str, set[str]] = {}
-        for bounced in of_type(events, MessageBounced):
-            if bounced.payload.category == HARD:
-                address = (bounced.meta.workspace_id, bounced.payload.contact_id)
-                of_address = self._reveals.get((*address, recipient_key(bounced.payload.recipient)), [])
-                found.setdefault(address[0], set()).update(r.employer_domain for r in of_address)
+    def _spike_checks(self, events: Sequence[Event[Any]]) -> dict[str, dict[str, set[datetime]]]:
+        """Workspace -> employer -> times of the hard bounces the poll may check: the poll's, under the
+        employers of their addresses' reveals (stored or in the poll), and those waiting for the poll's
+        reveals, under theirs."""
+        found: dict[str, dict[str, set[datetime]]] = {}
+        in_poll: dict[_Address, set[str]] = {}
         for revealed in of_type(events, ContactRevealed):
             key = (
                 revealed.meta.workspace_id,
                 revealed.payload.contact_id,
                 revealed.payload.email.strip().lower(),
             )
-            if any(b.category == HARD and b.reveal_id is None for b in self._bounces.get(key, [])):
-                found.setdefault(key[0], set()).add(domain_of(revealed.payload.employer_domain))
+            employer = domain_of(revealed.payload.employer_domain)
+            in_poll.setdefault(key, set()).add(employer)
+            for waiting in self._bounces.get(key, []):
+                if waiting.category == HARD and waiting.reveal_id is None:
+                    found.setdefault(key[0], {}).setdefault(employer, set()).add(waiting.bounced_at)
+        for bounced in of_type(events, MessageBounced):
+            if bounced.payload.category == HARD:
+                key = (
+                    bounced.meta.workspace_id,
+                    bounced.payload.contact_id,
+                    recipient_key(bounced.payload.recipient),
+                )
+                employers = {r.employer_domain for r in self._reveals.get(key, [])} | in_poll.get(key, set())
+                for employer in employers:
+                    found.setdefault(key[0], {}).setdefault(employer, set()).add(bounced.payload.bounced_at)
         return found
 
-    async def _load_employers(self, workspace_id: str, employers: set[str]) -> None:
-        """Flagged periods and spike histories of several employers, one query per table."""
-        employers = {e for e in employers if (workspace_id, e) not in self._history}
-        if not employers:
-            return
-        for employer_domain in employers:
-            self._flagged.setdefault((workspace_id, employer_domain), set())
-            self._history[(workspace_id, employer_domain)] = EmployerHistory()
-        for flagged in await self.load(SPIKES, workspace_id=workspace_id, employer_domain=In(employers)):
-            self._flagged[(workspace_id, flagged.employer_domain)].add(flagged.period_start)
-        hard = await self.load(
-            BOUNCES, workspace_id=workspace_id, employer_domain=In(employers), category=HARD
-        )
-        for bounce in hard:
-            if bounce.reveal_id is not None and bounce.employer_domain is not None:
-                self._history[(workspace_id, bounce.employer_domain)].add_bounce(bounce)
-        for reveal in await self.load(REVEALS, workspace_id=workspace_id, employer_domain=In(employers)):
-            self._history[(workspace_id, reveal.employer_domain)].add_reveal(reveal)
-        for employer_domain in employers:
-            pending = self._poll_history.get((workspace_id, employer_domain))
-            if pending is not None:
-                history = self._history[(workspace_id, employer_domain)]
-                history.hard_bounces.update(pending.hard_bounces)
-                history.reveals.update(pending.reveals)
+    async def _load_checks(
+        self, workspace_id: str, checks: dict[str, set[datetime]], window_days: int
+    ) -> None:
+        """What spike checks of hard bounces at these times read, per employer, in ``domain.spike``'s
+        order: the flagged periods they touch, then the hard bounces that may end their windows (outside
+        flagged periods), then the rows of the windows left to count. Each step is one query per table
+        for all the employers (per cluster of overlapping spans), and loads only what is not loaded."""
+        touched = {
+            employer: [spike.periods_touched_by(at, window_days) for at in times]
+            for employer, times in checks.items()
+        }
+        await self._load_spans(workspace_id, Rows.FLAGGED, touched)
+        ending: dict[str, list[Span]] = {}
+        for employer, times in checks.items():
+            flagged = self._employer(workspace_id, employer).flagged
+            opened = (spike.open_window_ends(at, window_days, flagged) for at in times)
+            ending[employer] = [span for span in opened if span is not None]
+        await self._load_spans(workspace_id, Rows.HARD_BOUNCES, ending)
+        counted: dict[str, list[Span]] = {}
+        for employer, times in checks.items():
+            history = self._employer(workspace_id, employer)
+            known = [*history.hard_bounce_times(), *times]  # the poll's own may end each other's windows
+            for at in times:
+                ends = spike.ends_to_count(at, known, window_days, history.flagged)
+                span = spike.counted_span(ends, window_days)
+                if span is not None:
+                    counted.setdefault(employer, []).append(span)
+        await self._load_spans(workspace_id, Rows.HARD_BOUNCES, counted)
+        await self._load_spans(workspace_id, Rows.REVEALS, counted)
+
+    async def _load_spans(self, workspace_id: str, rows: Rows, wanted: dict[str, list[Span]]) -> None:
+        """The employers' rows of one table inside the wanted spans, but those loaded already."""
+        gaps = [
+            (lo, hi, employer)
+            for employer, spans in wanted.items()
+            for span in spans
+            for lo, hi in self._employer(workspace_id, employer).loaded[rows].missing(*span)
+        ]
+        for (lo, hi), employers in clusters(gaps):
+            where = {
+                "workspace_id": workspace_id,
+                "employer_domain": In(employers),
+                rows.value: Between(lo, hi),
+            }
+            if rows is Rows.FLAGGED:
+                for flagged in await self.load(SPIKES, **where):
+                    self._employer(workspace_id, flagged.employer_domain).flagged.add(flagged.period_start)
+            elif rows is Rows.HARD_BOUNCES:
+                for bounce in await self.load(BOUNCES, **where, category=HARD):
+                    if bounce.reveal_id is not None and bounce.employer_domain is not None:
+                        self._employer(workspace_id, bounce.employer_domain).add_bounce(bounce)
+            else:
+                for reveal in await self.load(REVEALS, **where):
+                    self._employer(workspace_id, reveal.employer_domain).add_reveal(reveal)
+            for employer in employers:
+                self._employer(workspace_id, employer).loaded[rows].add(lo, hi)
+
+    def _employer(self, workspace_id: str, employer_domain: str) -> EmployerHistory:
+        """Where the employer's loaded rows, and those this store adds, are kept."""
+        key = (workspace_id, employer_domain)
+        history = self._history.get(key)
+        if history is None:
+            history = self._history[key] = EmployerHistory()
+        return history
 
     async def _load_seen(self, workspace_id: str, bounce_ids: set[str]) -> None:
         if not bounce_ids:
@@ -221,18 +255,17 @@ class RefundStore(Store):
             self._refunds[(workspace_id, reveal_id)] = found[0] if found else None
         return self._refunds[(workspace_id, reveal_id)]
 
-    async def flagged_periods(self, workspace_id: str, employer_domain: str) -> set[datetime]:
-        """The employer's periods with a spike already emitted (a flag is never lifted)."""
-        key = (workspace_id, employer_domain)
-        if key not in self._flagged:
-            spikes = await self.load(SPIKES, workspace_id=workspace_id, employer_domain=employer_domain)
-            self._flagged[key] = {spike.period_start for spike in spikes}
-        return self._flagged[key]
-
-    async def employer_history(self, workspace_id: str, employer_domain: str) -> EmployerHistory:
-        """The employer's matched hard bounces and reveals, stored and added by this store."""
-        await self._load_employers(workspace_id, {employer_domain})
-        return self._history[(workspace_id, employer_domain)]
+    async def spike_history(
+        self, workspace_id: str, employer_domain: str, at: datetime, window_days: int
+    ) -> EmployerHistory | None:
+        """What the spike check of a hard bounce at ``at`` reads (loaded now if ``preload`` did not):
+        the employer's flagged periods it touches and the rows of every window it falls in that ends
+        outside them; None when there is no such window, so nothing is left to count."""
+        await self._load_checks(workspace_id, {employer_domain: {at}}, window_days)
+        history = self._employer(workspace_id, employer_domain)
+        if spike.ends_to_count(at, history.hard_bounce_times(), window_days, history.flagged):
+            return history
+        return None
 
     # What the handlers tell.
 
@@ -247,7 +280,7 @@ class RefundStore(Store):
             while at > 0 and of_address[at - 1].revealed_at > reveal.revealed_at:
                 at -= 1
             of_address.insert(at, reveal)
-        self._of_employer(reveal.workspace_id, reveal.employer_domain).add_reveal(reveal)
+        self._employer(reveal.workspace_id, reveal.employer_domain).add_reveal(reveal)
 
     def add_bounce(self, bounce: Bounce) -> None:
         self.add(bounce)
@@ -261,7 +294,7 @@ class RefundStore(Store):
         if bounce.id is not None:
             self.changed(bounce)  # a new one's insert carries the change
         if bounce.category == HARD and bounce.employer_domain is not None:
-            self._of_employer(bounce.workspace_id, bounce.employer_domain).add_bounce(bounce)
+            self._employer(bounce.workspace_id, bounce.employer_domain).add_bounce(bounce)
 
     def add_refund(self, refund: Refund) -> None:
         self.add(refund)
@@ -269,15 +302,7 @@ class RefundStore(Store):
 
     def flag(self, spike: Spike) -> None:
         self.add(spike)
-        self._flagged.setdefault((spike.workspace_id, spike.employer_domain), set()).add(spike.period_start)
-
-    def _of_employer(self, workspace_id: str, employer_domain: str) -> EmployerHistory:
-        """Where a row this store adds to an employer's history goes: the loaded history, if any, and
-        the poll's own list (merged into the history when it is loaded later)."""
-        key = (workspace_id, employer_domain)
-        pending = self._poll_history.setdefault(key, EmployerHistory())
-        loaded = self._history.get(key)
-        return loaded if loaded is not None else pending
+        self._employer(spike.workspace_id, spike.employer_domain).flagged.add(spike.period_start)
 
     # What the API reads and changes.
 
@@ -323,10 +348,21 @@ class RefundStore(Store):
     async def employer_window(
         self, workspace_id: str, employer_domain: str, end: datetime, window_days: int
     ) -> spike.EmployerWindow:
-        """The counts of the window_days up to ``end``, by ``domain.spike.count_window``."""
-        history = await self.employer_history(workspace_id, employer_domain)
+        """The counts of the window_days up to ``end``, by ``domain.spike.count_window`` over the rows
+        of that window only."""
+        span = {employer_domain: [(spike.window_start(end, window_days), end)]}
+        await self._load_spans(workspace_id, Rows.HARD_BOUNCES, span)
+        await self._load_spans(workspace_id, Rows.REVEALS, span)
+        history = self._employer(workspace_id, employer_domain)
         return spike.count_window(*history.facts(), end, window_days)
 
     async def latest_spike(self, workspace_id: str, employer_domain: str) -> Spike | None:
-        spikes = await self.load(SPIKES, workspace_id=workspace_id, employer_domain=employer_domain)
-        return max(spikes, key=lambda spike: spike.period_start, default=None)
+        """The employer's last flagged period (one indexed row, however many there are)."""
+        result = await self.connection.execute(
+            select(_SPIKES)
+            .where(_SPIKES.c.workspace_id == workspace_id, _SPIKES.c.employer_domain == employer_domain)
+            .order_by(_SPIKES.c.period_start.desc())
+            .limit(1)
+        )
+        found = result.mappings().first()
+        return Spike(**found) if found is not None else None

@@ -3,13 +3,18 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from refund_service.domain.spike import (
     EmployerWindow,
     HardBounce,
     RevealSeen,
     count_window,
+    counted_span,
+    ends_to_count,
     is_spike,
+    open_window_ends,
     periods_touched_by,
     spike_period_start,
     spikes_touched_by,
@@ -146,3 +151,78 @@ def test_periods_touched_by(at: datetime, periods: tuple[datetime, datetime]) ->
     assert periods_touched_by(at, 7) == periods
     ends = window_ends(at, [at + timedelta(days=7) - timedelta(microseconds=1)], 7)
     assert {spike_period_start(end, 7) for end in ends} <= set(periods)
+
+
+P1, P2 = datetime(2026, 11, 19, tzinfo=UTC), datetime(2026, 11, 26, tzinfo=UTC)  # the periods T touches
+
+
+@pytest.mark.parametrize(
+    ("at", "flagged", "span"),
+    [
+        (T, set(), (T, T + timedelta(days=7))),
+        (T, {P1}, (P2, T + timedelta(days=7))),  # only windows ending in the next period are left
+        (T, {P2}, (T, P2)),
+        (T, {P1, P2}, None),
+        (T, {P1 - timedelta(days=7), P2 + timedelta(days=7)}, (T, T + timedelta(days=7))),
+        (P2, {P2}, None),  # on a period's first instant its windows all end in that period
+    ],
+)
+def test_open_window_ends(
+    at: datetime, flagged: set[datetime], span: tuple[datetime, datetime] | None
+) -> None:
+    assert open_window_ends(at, 7, flagged) == span
+
+
+def test_ends_to_count_leaves_out_flagged_periods() -> None:
+    later = [T + timedelta(days=1), P2 + timedelta(hours=1), T - timedelta(days=1)]
+    assert ends_to_count(T, later, 7, set()) == [T, T + timedelta(days=1), P2 + timedelta(hours=1)]
+    assert ends_to_count(T, later, 7, {P1}) == [P2 + timedelta(hours=1)]
+    assert ends_to_count(T, later, 7, {P2}) == [T, T + timedelta(days=1)]
+
+
+def test_counted_span_reaches_a_window_back_from_the_first_end() -> None:
+    assert counted_span([], 7) is None
+    assert counted_span([T + timedelta(days=2), T], 7) == (T - timedelta(days=7), T + timedelta(days=2))
+
+
+DAYS = 40
+START = datetime(2026, 11, 1, tzinfo=UTC)
+moments = st.integers(0, DAYS * 24).map(lambda hours: START + timedelta(hours=hours))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    bounce_times=st.lists(st.tuples(moments, st.integers(0, 7)), min_size=1, max_size=30),
+    reveal_times=st.lists(moments, max_size=30),
+    checked=st.integers(0, 29),
+    flagged=st.sets(st.integers(-1, DAYS // 7 + 1).map(lambda n: START + timedelta(days=7 * n - 3))),
+    window_days=st.sampled_from([1, 3, 7]),
+)
+def test_a_check_reads_only_rows_inside_its_spans(
+    bounce_times: list[tuple[datetime, int]],
+    reveal_times: list[datetime],
+    checked: int,
+    flagged: set[datetime],
+    window_days: int,
+) -> None:
+    """What a store loads for a check (rows inside the spans, both ends included) decides as all rows do."""
+    bounces = [HardBounce(f"b-{n}", f"r-{n}", f"c-{c}", at) for n, (at, c) in enumerate(bounce_times)]
+    reveals = [RevealSeen(f"r-{n}", at) for n, at in enumerate(reveal_times)]
+    at = bounces[checked % len(bounces)].bounced_at
+    flagged = {spike_period_start(moment, window_days) for moment in flagged}
+    everything = spikes_touched_by(bounces, reveals, at, window_days, 2, 0.3, skip=flagged)
+    open_ends = open_window_ends(at, window_days, flagged)
+    if open_ends is None:
+        assert everything == {}
+        return
+    lo, hi = open_ends
+    ending = [b for b in bounces if lo <= b.bounced_at <= hi]
+    span = counted_span(ends_to_count(at, [b.bounced_at for b in ending], window_days, flagged), window_days)
+    if span is None:
+        assert everything == {}
+        return
+    first, last = span
+    counted = [b for b in bounces if first <= b.bounced_at <= last]
+    loaded = {b.bounce_id: b for b in [*ending, *counted]}
+    seen = [reveal for reveal in reveals if first <= reveal.revealed_at <= last]
+    assert spikes_touched_by(list(loaded.values()), seen, at, window_days, 2, 0.3, skip=flagged) == everything

@@ -2,7 +2,8 @@
 
 Bounces of different contacts arrive in any order, so a newly known hard bounce is checked against
 every window it falls in: the windows ending at its own time and at each later hard bounce within
-window_days of it.
+window_days of it. Windows ending in a period flagged already are never counted, so what a check reads
+is bounded in time (``open_window_ends``, ``counted_span``), whatever the employer's history.
 """
 
 from collections.abc import Collection, Iterable
@@ -87,6 +88,34 @@ def periods_touched_by(at: datetime, window_days: int) -> tuple[datetime, dateti
     return first, first + timedelta(days=window_days)
 
 
+def open_window_ends(
+    at: datetime, window_days: int, flagged: Collection[datetime]
+) -> tuple[datetime, datetime] | None:
+    """The span [lo, hi) where the windows a hard bounce at ``at`` falls in may still end: the part of
+    [at, at + window_days) whose period is not flagged already; None when all of it is."""
+    first, second = periods_touched_by(at, window_days)
+    lo = at if first not in flagged else second
+    hi = at + timedelta(days=window_days) if second not in flagged else second
+    return (lo, hi) if lo < hi else None
+
+
+def ends_to_count(
+    at: datetime, hard_bounce_times: Iterable[datetime], window_days: int, flagged: Collection[datetime]
+) -> list[datetime]:
+    """The ends of the windows a hard bounce at ``at`` falls in whose periods are not flagged already:
+    the windows ``spikes_touched_by`` counts, earliest first."""
+    ends = window_ends(at, hard_bounce_times, window_days)
+    return [end for end in ends if spike_period_start(end, window_days) not in flagged]
+
+
+def counted_span(ends: Collection[datetime], window_days: int) -> tuple[datetime, datetime] | None:
+    """The times whose rows the windows ending at ``ends`` count: after the first one's start, up to
+    the last end (both as instants; a row exactly at the start is not counted)."""
+    if not ends:
+        return None
+    return window_start(min(ends), window_days), max(ends)
+
+
 def spikes_touched_by(
     bounces: list[HardBounce],
     reveals: list[RevealSeen],
@@ -97,11 +126,15 @@ def spikes_touched_by(
     skip: Collection[datetime] = (),
 ) -> dict[datetime, EmployerWindow]:
     """Per period, the first spiking window among those a hard bounce at ``at`` falls in; periods in
-    ``skip`` (flagged already) are not counted."""
+    ``skip`` (flagged already) are not counted.
+
+    It reads only rows inside ``counted_span`` of ``ends_to_count``, whose hard bounces' times inside
+    ``open_window_ends`` decide the ends: what a store must have loaded for it.
+    """
     found: dict[datetime, EmployerWindow] = {}
-    for end in window_ends(at, (bounce.bounced_at for bounce in bounces), window_days):
+    for end in ends_to_count(at, (bounce.bounced_at for bounce in bounces), window_days, skip):
         period = spike_period_start(end, window_days)
-        if period in found or period in skip:
+        if period in found:
             continue
         window = count_window(bounces, reveals, end, window_days)
         if is_spike(window, min_contacts, min_rate):
