@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 
 from refund_service.domain.name_patterns import (
     ROLE_LOCAL_PARTS,
+    _name_forms,
     canonical_local_part,
+    fits_a_pattern,
     is_role_address,
     local_part_fits_name,
 )
@@ -146,3 +148,29 @@ def test_every_generated_pattern_fits_its_name(first: str, last: str, pattern: s
 @given(local_part=st.text(max_size=80), first=st.text(max_size=40), last=st.text(max_size=40))
 def test_any_text_gets_an_answer(local_part: str, first: str, last: str) -> None:
     assert local_part_fits_name(local_part, first, last) in (True, False, None)
+
+
+def every_candidate(first_name: str, last_name: str) -> set[str]:
+    """The patterns written out: every canonical local part they make of the name."""
+    first, f = _name_forms(first_name)
+    last, l_ = _name_forms(last_name)
+    pairs = [(first, last), (last, first), (f, last), (first, l_), (last, f), (l_, first)]
+    found = set(first | last)
+    found |= {a + b for before, after in pairs for a in before for b in after}
+    found |= {a + m + b for a in first | f for m in string.ascii_lowercase for b in last}
+    return found
+
+
+NAMES = st.sampled_from(
+    ["John", "Smith", "Jean-Luc", "van der Berg", "Müller", "Ørsted", "O'Neil", "Li", "A"]
+)
+
+
+PIECES = ["j", "jo", "john", "smith", "s", "x", "m", "jeanluc", "luc", "berg", "vanderberg", "vdb"]
+PIECES += ["mueller", "muller", "orsted", "oneil", "li", "a"]
+
+
+@given(first=NAMES, last=NAMES, pieces=st.lists(st.sampled_from(PIECES), min_size=1, max_size=3))
+def test_a_local_part_fits_exactly_when_a_pattern_makes_it(first: str, last: str, pieces: list[str]) -> None:
+    canonical = "".join(pieces)
+    assert fits_a_pattern(canonical, first, last) is (canonical in every_candidate(first, last))

@@ -7,11 +7,9 @@ fmlast) was probably guessed badly, which is what makes a hard bounce of it refu
 are folded.
 """
 
+import functools
 import re
 import unicodedata
-from collections.abc import Iterable
-from itertools import product
-from string import ascii_lowercase
 
 # Shared mailboxes: they never belong to one person, so they never fit a name.
 ROLE_LOCAL_PARTS: frozenset[str] = frozenset(
@@ -70,8 +68,10 @@ def is_role_address(local_part: str) -> bool:
     return canonical_local_part(local_part) in ROLE_LOCAL_PARTS
 
 
-def _name_forms(name: str) -> tuple[set[str], set[str]]:
-    """(full forms, initials) of one name: the whole compound name and each of its significant parts."""
+@functools.lru_cache(maxsize=4096)
+def _name_forms(name: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(full forms, initials) of one name: the whole compound name and each of its significant parts
+    (remembered: the same first and last names come back again and again)."""
     forms: set[str] = set()
     initials: set[str] = set()
     for spelling in foldings(name):
@@ -87,35 +87,38 @@ def _name_forms(name: str) -> tuple[set[str], set[str]]:
         initials.update(part[0] for part in significant)
         initials.add("".join(part[0] for part in significant))
         initials.add("".join(part[0] for part in parts))
-    return forms, initials
+    return frozenset(forms), frozenset(initials)
 
 
-def _concatenations(*choices: Iterable[str]) -> set[str]:
-    return {"".join(combo) for combo in product(*choices)}
-
-
-def name_pattern_candidates(first_name: str, last_name: str) -> set[str]:
-    """Canonical local parts the usual patterns produce for this name (separators already removed)."""
+def fits_a_pattern(canonical: str, first_name: str, last_name: str) -> bool:
+    """Whether a canonical local part (separators already removed) is what one of the usual patterns
+    makes of the name: tried cut by cut, without listing every candidate."""
     first, f = _name_forms(first_name)
     last, l_ = _name_forms(last_name)
-    candidates = first | last
-    candidates |= _concatenations(first, last)  # first.last, firstlast, first_last, first-last
-    candidates |= _concatenations(last, first)  # last.first, lastfirst
-    candidates |= _concatenations(f, last)  # flast, f.last
-    candidates |= _concatenations(first, l_)  # firstl, first.l
-    candidates |= _concatenations(last, f)  # lastf
-    candidates |= _concatenations(l_, first)  # l.first
-    candidates |= _concatenations(first, ascii_lowercase, last)  # first.m.last (a middle initial)
-    candidates |= _concatenations(f, ascii_lowercase, last)  # fmlast
-    return {candidate for candidate in candidates if candidate}
+    if canonical in first or canonical in last:
+        return True
+    joined = (
+        (first, last),  # first.last, firstlast, first_last, first-last
+        (last, first),  # last.first, lastfirst
+        (f, last),  # flast, f.last
+        (first, l_),  # firstl, first.l
+        (last, f),  # lastf
+        (l_, first),  # l.first
+    )
+    for cut in range(1, len(canonical)):
+        head, tail = canonical[:cut], canonical[cut:]
+        if any(head in before and tail in after for before, after in joined):
+            return True
+        if (head in first or head in f) and tail[1:] in last:  # first.m.last, fmlast: a middle initial
+            return True
+    return False
 
 
 def local_part_fits_name(local_part: str, first_name: str, last_name: str) -> bool | None:
     """True if the local part follows a pattern of the name; None when the name gives nothing to compare."""
-    candidates = name_pattern_candidates(first_name, last_name)
-    if not candidates:
+    if not _name_forms(first_name)[0] and not _name_forms(last_name)[0]:
         return None
     if is_role_address(local_part):
         return False
     canonical = canonical_local_part(local_part)
-    return bool(canonical) and canonical in candidates
+    return bool(canonical) and fits_a_pattern(canonical, first_name, last_name)
