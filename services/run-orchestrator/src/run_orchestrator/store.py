@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, insert, or_, select, update
 
 from run_orchestrator import domain, events_out
 from run_orchestrator.models import RunBounceRecord, RunRecord, RunStepRecord
@@ -30,6 +30,14 @@ _RUNS = table_of(RunRecord)
 _STEPS = table_of(RunStepRecord)
 
 _Key = tuple[str, str]
+
+
+def insert_runs(connection: Connection, runs: Sequence[domain.StoredRun]) -> None:
+    """New runs and their steps, one statement per table, on a synchronous connection: what the
+    group commit of ``POST /v1/runs`` writes (``Database.run_transaction``); a creation publishes
+    nothing."""
+    connection.execute(insert(_RUNS), [RUNS.new_values(stored.record) for stored in runs])
+    connection.execute(insert(_STEPS), [STEPS.new_values(step) for stored in runs for step in stored.steps])
 
 
 class RunStore(Store):
