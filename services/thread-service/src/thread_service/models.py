@@ -78,3 +78,18 @@ class ThreadPendingSignal(SQLModel, table=True):
     topic: str = Field(max_length=100)
     data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     received_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class ThreadWriteClaim(SQLModel, table=True):
+    """One row per message or thread that a PostgreSQL poll writes: the poll upserts the rows of all it
+    will touch, which locks them until it commits (see ``ThreadStore.claim``).
+
+    Row locks live in the rows themselves, so a poll of any size holds them; advisory locks would take
+    one slot each of the server's fixed lock table and run it out of shared memory on large polls.
+    """
+
+    __tablename__ = "thread_write_claim"
+    workspace_id: str = Field(primary_key=True, max_length=200)
+    kind: str = Field(primary_key=True, max_length=20)
+    key: str = Field(primary_key=True, max_length=200)
+    claimed_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

@@ -1,6 +1,6 @@
 """The thread-service's store: the only module that runs SQL (the consumer's polls and the API's reads).
 
-A poll's ``preload`` locks (PostgreSQL) and loads, in one query per table and workspace, the poll's
+A poll's ``preload`` claims (PostgreSQL) and loads, in one query per table and workspace, the poll's
 messages, their labels, the signals waiting for them and the threads of its sends; the handlers'
 lookups are then answered from memory, and what they write is kept here too, so a later event of
 the poll sees an earlier one's message, label or waiting signal. The base ``Store`` writes it all in
@@ -11,9 +11,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, text
+from sqlalchemy import and_, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from seevee_shared.bus import Event
+from seevee_shared.db import utcnow
 from seevee_shared.events import MessageBounced, MessageComplained, MessageSent
 from seevee_shared.store import Entity, In, Rows, SqlRows, Store, table_of
 from thread_service import domain, models
@@ -26,6 +28,11 @@ PENDING = Entity(models.ThreadPendingSignal, domain.PendingSignal)
 _THREADS = table_of(models.Thread)
 _MESSAGES = table_of(models.ThreadMessage)
 _LABELS = table_of(models.ThreadMessageLabel)
+_CLAIMS = table_of(models.ThreadWriteClaim)
+_UPSERT = pg_insert(_CLAIMS)
+_CLAIM = _UPSERT.on_conflict_do_update(
+    index_elements=list(_CLAIMS.primary_key.columns), set_={"claimed_at": _UPSERT.excluded.claimed_at}
+)
 
 _Key = tuple[str, str]
 
@@ -39,7 +46,6 @@ class ThreadStore(Store):
         self._labels: dict[_Key, set[str]] = {}
         self._pending: dict[_Key, list[domain.PendingSignal]] = {}
         self._threads: dict[_Key, domain.Thread | None] = {}
-        self._locked: set[tuple[str, ...]] = set()
 
     async def preload(self, events: Sequence[Event[Any]]) -> None:
         messages: dict[str, set[str]] = {}
@@ -55,33 +61,32 @@ class ThreadStore(Store):
         for workspace_id, thread_ids in sorted(threads.items()):
             await self._load_threads(workspace_id, thread_ids)
 
-    async def lock(self, *parts: str) -> None:
-        """Serialize writers of one message or thread until the transaction ends.
+    async def claim(self, workspace_id: str, kind: str, keys: Sequence[str]) -> None:
+        """Serialize writers of these messages or threads until the transaction ends.
 
         A bounce and its ``message.sent`` come from different topics and may be handled at the same
         time; without this, each could miss the other's uncommitted row and the bounce would wait
-        forever. SQLite needs nothing: its transactions begin IMMEDIATE, so writers already queue.
+        forever. On PostgreSQL one upsert locks a claim row per key, in key order (no lock cycles
+        between replicas); a concurrent poll claiming the same key waits for this one to commit.
+        SQLite needs nothing: its transactions begin IMMEDIATE, so writers already queue.
         """
-        if parts in self._locked or not isinstance(self.rows, SqlRows):
+        if not isinstance(self.rows, SqlRows) or self.connection.dialect.name != "postgresql":
             return
-        self._locked.add(parts)
-        if self.connection.dialect.name == "postgresql":
-            key = "\x1f".join(("thread-service", *parts))
-            await self.connection.execute(
-                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
-            )
+        now = utcnow()
+        rows = [{"workspace_id": workspace_id, "kind": kind, "key": key, "claimed_at": now} for key in keys]
+        await self.connection.execute(_CLAIM, rows)  # sent as multi-row statements, still in key order
 
     async def _load_messages(self, workspace_id: str, message_ids: Iterable[str]) -> None:
-        """The messages, their labels and the signals waiting for them; locked first, in one order
+        """The messages, their labels and the signals waiting for them; claimed first, in one order
         for every replica (no lock cycles), so no ``message.sent`` commits between read and write."""
         wanted = sorted({m for m in message_ids if (workspace_id, m) not in self._messages})
+        if not wanted:
+            return
+        await self.claim(workspace_id, "message", wanted)
         for message_id in wanted:
-            await self.lock(workspace_id, "message", message_id)
             self._messages[(workspace_id, message_id)] = None
             self._labels[(workspace_id, message_id)] = set()
             self._pending[(workspace_id, message_id)] = []
-        if not wanted:
-            return
         for message in await self.load(MESSAGES, workspace_id=workspace_id, message_id=In(wanted)):
             self._messages[(workspace_id, message.message_id)] = message
         for label in await self.load(LABELS, workspace_id=workspace_id, message_id=In(wanted)):
@@ -91,12 +96,13 @@ class ThreadStore(Store):
 
     async def _load_threads(self, workspace_id: str, thread_ids: Iterable[str]) -> None:
         wanted = sorted({t for t in thread_ids if (workspace_id, t) not in self._threads})
+        if not wanted:
+            return
+        await self.claim(workspace_id, "thread", wanted)
         for thread_id in wanted:
-            await self.lock(workspace_id, "thread", thread_id)
             self._threads[(workspace_id, thread_id)] = None
-        if wanted:
-            for thread in await self.load(THREADS, workspace_id=workspace_id, thread_id=In(wanted)):
-                self._threads[(workspace_id, thread.thread_id)] = thread
+        for thread in await self.load(THREADS, workspace_id=workspace_id, thread_id=In(wanted)):
+            self._threads[(workspace_id, thread.thread_id)] = thread
 
     # What the handlers ask and tell.
 

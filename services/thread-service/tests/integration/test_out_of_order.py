@@ -27,10 +27,10 @@ WS = "ws-order"
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 
 
-def sent(message_id: str, days: int, ws: str = WS) -> CloudEvent:
+def sent(message_id: str, days: int, ws: str = WS, thread_id: str = "t-1") -> CloudEvent:
     data = MessageSent(
         message_id=message_id,
-        thread_id="t-1",
+        thread_id=thread_id,
         contact_id="c-1",
         recipient="jane@acme.example",
         sender_mailbox="me@seevee.example",
@@ -212,6 +212,14 @@ async def test_a_bounce_handled_at_the_same_time_as_its_send_is_never_lost(db: D
     assert all(labels == ("bounced",) for labels, _, _ in state["messages"].values())
     assert len(state["messages"]) == 25
     assert state["pending"] == 0
+
+
+async def test_a_poll_of_thousands_of_messages_and_threads_applies_at_once(db: Database) -> None:
+    """A poll holds a lock on each message and thread it writes; on PostgreSQL that must not need a
+    slot each in the server's fixed lock table (20,000 advisory locks ran it out of shared memory)."""
+    await deliver_as_one_poll(db, [sent(f"m-{n}", days=0, thread_id=f"t-{n}") for n in range(10_000)])
+    async with db.transaction() as session:
+        assert len(list(await session.exec(select(Thread).where(Thread.workspace_id == WS)))) == 10_000
 
 
 # The shared base suite: a poll mixing the three topics, where bounces and a complaint arrive before
