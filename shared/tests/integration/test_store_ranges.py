@@ -94,3 +94,19 @@ async def test_a_naive_bound_is_refused_by_the_database_as_by_memory(database: D
     await memory.insert(MOMENTS, ROWS)
     with pytest.raises(StatementError, match="naive datetime"):
         await memory.fetch(MOMENTS, naive)
+
+
+async def test_in_lists_longer_than_a_statement_takes_still_load_each_row_once(database: Database) -> None:
+    """40,000 listed values (a whole prefill poll) in two lists: more than the drivers' 32,767 bound
+    parameters, so the load goes out in parts, and a row matching several parts comes back once."""
+    many = [{"id": 100 + n, "at": T0, "size": n % 3, "name": f"n-{n}"} for n in range(7_000)]
+    async with database.transaction() as session:
+        rows = SqlRows(await session.connection())
+        await rows.insert(MOMENTS, many)
+        wanted = {
+            "name": In([f"n-{n}" for n in range(30_000)] + ["n-5", "n-5"]),
+            "id": In(list(range(100, 10_100))),
+            "size": 1,
+        }
+        found = await rows.fetch(MOMENTS, wanted)
+    assert sorted(row["id"] for row in found) == [100 + n for n in range(7_000) if n % 3 == 1]

@@ -13,7 +13,7 @@ from sqlalchemy.exc import StatementError
 
 from seevee_shared.db import UtcDateTime
 from seevee_shared.store import AtLeast, AtMost, Between, In, MemoryRows
-from seevee_shared.store.conditions import Where, sql_conditions
+from seevee_shared.store.conditions import Where, bounded_parts, sql_conditions
 
 PARIS = timezone(timedelta(hours=1))
 NEW_YORK = timezone(timedelta(hours=-5))
@@ -104,3 +104,13 @@ def test_sql_ranges_are_between_and_comparisons(dialect: Dialect) -> None:
     assert "moments.size >=" in sql
     assert "moments.id <=" in sql
     assert sorted(compiled.params.values(), key=repr) == sorted([T0, T0 + timedelta(days=1), 2, 9], key=repr)
+
+
+def test_a_where_listing_too_many_values_is_cut_into_disjoint_parts() -> None:
+    where = {"name": In([f"n-{n}" for n in range(9)] + ["n-1"]), "id": In([1, 2, 3]), "size": 2}
+    parts = bounded_parts(where, limit=6)
+    assert all(sum(len(v.values) for v in part.values() if isinstance(v, In)) <= 6 for part in parts)
+    listed = [value for part in parts for value in part["name"].values]
+    assert sorted(listed) == sorted(f"n-{n}" for n in range(9)), "every value once, duplicates dropped"
+    assert all(part["id"] == In([1, 2, 3]) and part["size"] == 2 for part in parts)
+    assert bounded_parts(where, limit=20) == [where]

@@ -70,6 +70,29 @@ def sql_conditions(table: Table, where: Where) -> list[ColumnElement[bool]]:
     return conditions
 
 
+MAX_LISTED = 5_000
+"""Values of ``In`` lists per statement: well under every driver's limit on bound parameters
+(asyncpg and SQLite: 32,767), whatever the size of the poll a load serves."""
+
+
+def bounded_parts(where: Where, limit: int = MAX_LISTED) -> list[Where]:
+    """``where`` split into conditions that together match the same rows, each row once (the longest
+    ``In`` list cut into disjoint parts) and each listing at most ``limit`` values."""
+    lists = {name: wanted for name, wanted in where.items() if isinstance(wanted, In)}
+    if sum(len(wanted.values) for wanted in lists.values()) <= limit:
+        return [where]
+    name, longest = max(lists.items(), key=lambda item: len(item[1].values))
+    values = list(dict.fromkeys(longest.values))
+    if len(values) <= 1:
+        raise ValueError(f"the In lists of {sorted(lists)} list more than {limit} values together")
+    half = len(values) // 2
+    return [
+        part
+        for chunk in (values[:half], values[half:])
+        for part in bounded_parts({**where, name: In(chunk)}, limit)
+    ]
+
+
 def nothing_matches(where: Where) -> bool:
     """An empty ``In``: no row can match, so no query is needed."""
     return any(isinstance(wanted, In) and not wanted.values for wanted in where.values())

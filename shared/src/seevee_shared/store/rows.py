@@ -13,7 +13,14 @@ from sqlalchemy import Table, UniqueConstraint, bindparam, delete, insert, selec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from seevee_shared.store.conditions import In, Matcher, Where, nothing_matches, sql_conditions
+from seevee_shared.store.conditions import (
+    In,
+    Matcher,
+    Where,
+    bounded_parts,
+    nothing_matches,
+    sql_conditions,
+)
 
 __all__ = ["In", "MemoryRows", "Row", "Rows", "SqlRows", "Where"]
 
@@ -43,8 +50,11 @@ class SqlRows:
     async def fetch(self, table: Table, where: Where) -> list[Row]:
         if nothing_matches(where):
             return []
-        result = await self.connection.execute(select(table).where(*sql_conditions(table, where)))
-        return [dict(mapping) for mapping in result.mappings()]
+        found: list[Row] = []
+        for part in bounded_parts(where):
+            result = await self.connection.execute(select(table).where(*sql_conditions(table, part)))
+            found.extend(dict(mapping) for mapping in result.mappings())
+        return found
 
     async def insert(self, table: Table, rows: Sequence[Row]) -> None:
         if rows:
