@@ -2,10 +2,11 @@
 
 The relay records outcomes in small groups as the broker acknowledges them, so a relay killed mid-way
 re-publishes only the few rows sent since its last group. On PostgreSQL the marks go straight into the
-outbox (row locks: a consumer's open poll never makes them wait). A SQLite store has one writer at a
-time and a consumer's poll holds it for the whole poll, so there the marks go first to a journal file
-beside the store (its own lock, committed in about a millisecond) and are applied to the outbox table
-after; whatever a killed relay left in the journal is applied before the next turn reads the outbox.
+outbox (row locks: a consumer's open poll never makes them wait), on a connection of the relay's own.
+A SQLite store has one writer at a time and a consumer's poll holds it for the whole poll, so there
+the marks go first to a journal file beside the store (its own lock, committed in about a
+millisecond) and are applied to the outbox table after; whatever a killed relay left in the
+journal is applied before the next turn reads the outbox.
 """
 
 import asyncio
@@ -81,13 +82,28 @@ async def apply_to_store(db: Database, sent: Sequence[str], dead: Sequence[DeadR
 
 
 class StoreMarks:
-    """Outcomes written straight into the store, one short transaction per group."""
+    """Outcomes written straight into the store: sent rows by one statement per group on the relay's
+    own connection (``Database.side_connection``), so marking never waits for a pooled connection
+    behind the service's requests; dead rows in a transaction of their own (rare)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def record(self, sent: Sequence[str], dead: Sequence[DeadRow]) -> None:
-        await apply_to_store(self.db, sent, dead)
+        if sent:
+            outbox, now = OutboxRecord.__table__, utcnow()  # type: ignore[attr-defined]
+            async with self.db.side_connection() as connection:
+                for start in range(0, len(sent), _CHUNK):
+                    await connection.execute(
+                        update(outbox)
+                        .where(
+                            outbox.c.event_id.in_(sent[start : start + _CHUNK]),
+                            outbox.c.published_at.is_(None),
+                        )
+                        .values(published_at=now)
+                    )
+        if dead:
+            await apply_to_store(self.db, [], dead)
 
     async def settle(self) -> None:
         return None

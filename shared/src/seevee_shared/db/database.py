@@ -72,6 +72,7 @@ class Database:
         if is_sqlite(url):
             _prepare_sqlite(self.engine.sync_engine, url)
         self._writer: _SqliteWriter | None = None
+        self._side: AsyncEngine | None = None
         self._reader = self.engine.execution_options(**{_READ_ONLY: True})
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
 
@@ -104,6 +105,18 @@ class Database:
         async with self._reader.connect() as connection, connection.begin():
             yield connection
 
+    @asynccontextmanager
+    async def side_connection(self) -> AsyncIterator[AsyncConnection]:
+        """A connection of its own, outside the pool requests and polls share, that commits each
+        statement at once: for short bookkeeping writes (the relay's marks) that must never queue
+        behind a burst of requests for a pooled connection, nor pay its checkout ping and BEGIN."""
+        if self._side is None:
+            self._side = create_async_engine(
+                self.url, pool_size=1, max_overflow=0, isolation_level="AUTOCOMMIT"
+            )
+        async with self._side.connect() as connection:
+            yield connection
+
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
@@ -132,6 +145,9 @@ class Database:
         if self._writer is not None:
             writer, self._writer = self._writer, None
             await asyncio.shield(writer.close())
+        if self._side is not None:
+            side, self._side = self._side, None
+            await asyncio.shield(side.dispose())
         await asyncio.shield(self.engine.dispose())
 
 
