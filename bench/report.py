@@ -62,6 +62,8 @@ def table(results: dict[str, Any]) -> str:
         row(name, results.get(ratio_key), results.get(absolute_key), goal, on_ratio, up)
     machine = results.get("machine", {})
     lines.append("-" * 80)
+    for name, error in sorted((results.get("failed") or {}).items()):
+        lines.append(f"FAILED {name}: {error}")
     lines.append(
         f"{results.get('mode')} run, {results.get('date')}: {machine.get('cores')} cores, "
         f"Python {machine.get('python')}, Kafka {machine.get('kafka')}; seconds {results.get('seconds')}"

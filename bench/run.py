@@ -13,6 +13,7 @@ import shutil
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,9 +118,17 @@ async def take(figures: list[str], sizes: Sizes, quick: bool) -> dict[str, Any]:
 async def _take_each(figures: list[str], env: BenchEnv, sizes: Sizes, results: dict[str, Any]) -> None:
     for name in figures:
         started = time.perf_counter()
-        if env.bootstrap:
-            await fresh_topics(env.bootstrap, (publish.TOPIC,))
-        for key, value in (await figure(name)(env, sizes)).items():
+        try:
+            if env.bootstrap:
+                await fresh_topics(env.bootstrap, (publish.TOPIC,))
+            taken = await figure(name)(env, sizes)
+        except Exception as error:
+            # The other figures are still taken and printed; the run ends failed (main's exit status).
+            traceback.print_exc(limit=8, file=sys.stderr)
+            results.setdefault("failed", {})[name] = repr(error)[:500]
+            print(f"  {name}: FAILED ({type(error).__name__})", file=sys.stderr, flush=True)
+            continue
+        for key, value in taken.items():
             if isinstance(value, dict) and isinstance(results.get(key), dict):
                 results[key].update(value)  # several consume-<service> figures share keys
             else:
@@ -158,6 +167,8 @@ def main(argv: list[str] | None = None) -> None:
     output.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     print(table(results))
     print(f"\nwritten to {output}")
+    if results.get("failed"):
+        raise SystemExit(f"figures failed: {', '.join(sorted(results['failed']))}")
 
 
 if __name__ == "__main__":
