@@ -118,24 +118,33 @@ class ServiceRuntime:
             await self.db.upgrade(self.migrations_dir)
 
     async def start(self) -> None:
+        """The store, the topics and the producer are made ready side by side (each is a round trip or
+        more to another server, and a restarted consumer is down until all three are), then the relay
+        and the consumers start."""
         settings = self.settings
         settings.refuse_unsafe_production()
-        if settings.migrate_on_start:
-            await self.migrate()
-        if settings.topic_create:
-            await ensure_topics(
-                settings.kafka_bootstrap_servers,
-                partitions=settings.topic_partitions,
-                replication_factor=settings.topic_replication_factor,
-                retention_ms=settings.topic_retention_ms,
-                dlq_retention_ms=settings.dlq_retention_ms,
-                client_options=client_options(settings),
-            )
         # Kafka clients bind to the running loop, so they are made here rather than at build time.
         self.producer = new_producer(
             settings.kafka_bootstrap_servers, f"{self.name}-outbox", **client_options(settings)
         )
-        await self.producer.start()
+        try:
+            async with asyncio.TaskGroup() as group:
+                if settings.migrate_on_start:
+                    group.create_task(self.migrate())
+                if settings.topic_create:
+                    group.create_task(
+                        ensure_topics(
+                            settings.kafka_bootstrap_servers,
+                            partitions=settings.topic_partitions,
+                            replication_factor=settings.topic_replication_factor,
+                            retention_ms=settings.topic_retention_ms,
+                            dlq_retention_ms=settings.dlq_retention_ms,
+                            client_options=client_options(settings),
+                        )
+                    )
+                group.create_task(self.producer.start())
+        except BaseExceptionGroup as failed:  # the operator reads the first failure itself
+            raise failed.exceptions[0] from None
         self.relay.producer = self.producer
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox-relay"))
         await self.broker.start()
