@@ -1,5 +1,6 @@
 """The outbox relay against the real broker: in order, once, also with two relays on one store; a row
-the broker can never take is dead-lettered; a killed relay's journaled marks are not sent again."""
+the broker can never take is dead-lettered; a killed relay's journaled marks are not sent again; on
+PostgreSQL the marks do not queue for a pooled connection."""
 
 import asyncio
 from datetime import UTC, datetime
@@ -10,11 +11,12 @@ from sqlmodel import SQLModel, col, func, select
 
 from seevee_shared.bus import OutboxRelay, outbox_add
 from seevee_shared.bus.outbox import DEAD_LETTERED, new_producer
-from seevee_shared.bus.outbox_marks import JournalMarks, marks_for
+from seevee_shared.bus.outbox_marks import JournalMarks, StoreMarks, marks_for
 from seevee_shared.bus.tables import OutboxDeadLetter, OutboxRecord
 from seevee_shared.cloudevents import CloudEvent
 from seevee_shared.db import Database
 from seevee_shared.events import ContactRevealed, Topic
+from seevee_shared.store import SqlRows, Store
 from seevee_shared.testing import consume, unique_topic_suffix
 
 pytestmark = pytest.mark.kafka
@@ -185,3 +187,44 @@ async def test_marks_a_killed_relay_journaled_are_applied_before_the_next_turn_r
     await db.dispose()
     assert sorted(event.id for event in seen) == sorted([events[2].id, events[3].id])
     assert pending == 0
+
+
+@pytest.mark.postgres
+async def test_marks_go_through_while_every_pooled_connection_is_busy(postgres_url: str) -> None:
+    """On PostgreSQL the marks never wait for a pooled connection behind the service's requests (a kill
+    in that wait re-publishes every row acknowledged meanwhile)."""
+    db = Database(postgres_url, pool_size=1, max_overflow=0, pool_timeout=2)
+    async with db.engine.begin() as connection:
+        await connection.run_sync(
+            SQLModel.metadata.create_all,
+            tables=[OutboxRecord.__table__, OutboxDeadLetter.__table__],  # type: ignore[attr-defined]
+        )
+    events = [reveal("marks", n) for n in range(1_200)]  # more than one IN list
+    async with db.engine.begin() as connection:
+        store = Store(SqlRows(connection))
+        for event in events:
+            store.publish(event)
+        await store.write()
+    marks = marks_for(db)
+    assert isinstance(marks, StoreMarks), "a PostgreSQL store takes the marks itself"
+
+    release = asyncio.Event()
+
+    async def busy_request() -> None:  # holds the pool's only connection, as a burst of requests would
+        async with db.transaction() as session:
+            await session.exec(select(OutboxRecord.seq).limit(1))
+            await release.wait()
+
+    holder = asyncio.create_task(busy_request())
+    await asyncio.sleep(0.2)
+    try:
+        await asyncio.wait_for(marks.record([event.id for event in events[:1_100]], []), timeout=30)
+    finally:
+        release.set()
+        await holder
+    async with db.transaction() as session:
+        pending = (
+            await session.exec(select(OutboxRecord.event_id).where(col(OutboxRecord.published_at).is_(None)))
+        ).all()
+    await db.dispose()
+    assert sorted(pending) == sorted(event.id for event in events[1_100:])
