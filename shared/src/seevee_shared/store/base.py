@@ -20,6 +20,7 @@ from sqlmodel import SQLModel
 from seevee_shared.bus.tables import OutboxRecord
 from seevee_shared.cloudevents import CloudEvent, encode
 from seevee_shared.db import utcnow
+from seevee_shared.store.conditions import Lock, Order, Where
 from seevee_shared.store.rows import Row, Rows, SqlRows
 
 E = TypeVar("E")
@@ -101,6 +102,30 @@ class Store:
         when it does (so a change not yet written is never overwritten by an older read)."""
         found: list[E] = []
         for mapping in await self.rows.fetch(entity.table, where):
+            identity = (entity.table.name, tuple(mapping[name] for name in entity.keys))
+            known = self._known.get(identity)
+            if known is None:
+                known = entity.row(**mapping)
+                self._known[identity] = known
+            found.append(known)
+        return found
+
+    async def load_any(
+        self,
+        entity: Entity[E],
+        alternatives: Sequence[Where],
+        *,
+        order_by: Sequence[Order] = (),
+        limit: int | None = None,
+        lock: Lock | None = None,
+    ) -> list[E]:
+        """The rows matching any of ``alternatives`` (``Rows.fetch_any``), as ``load`` gives them: the
+        objects this store already holds where it holds them."""
+        rows = await self.rows.fetch_any(
+            entity.table, alternatives, order_by=order_by, limit=limit, lock=lock
+        )
+        found: list[E] = []
+        for mapping in rows:
             identity = (entity.table.name, tuple(mapping[name] for name in entity.keys))
             known = self._known.get(identity)
             if known is None:

@@ -1,5 +1,6 @@
-"""What a load may ask of a column: a value, ``In(values)``, or a range (``Between``, ``AtLeast``,
-``AtMost``), in SQL for ``SqlRows`` and in Python for ``MemoryRows``, with the same answers.
+"""What a load may ask of a column: a value, ``In(values)``, a range (``Between``, ``AtLeast``,
+``AtMost``, ``Below``) or a prefix (``StartsWith``), in SQL for ``SqlRows`` and in Python for
+``MemoryRows``, with the same answers. ``Desc`` and ``Lock`` are the options of ``Rows.fetch_any``.
 
 Ranges are inclusive at both ends, as SQL's ``BETWEEN``; a NULL is in no range, as in SQL. A bound is
 taken as the column's type binds it, so on a ``UtcDateTime`` column a bound in any time zone means the
@@ -8,9 +9,9 @@ same instant on every backend, and a naive one is refused everywhere (``Statemen
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Column, ColumnElement, Table
+from sqlalchemy import Column, ColumnElement, Table, and_, func
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import StatementError
@@ -46,7 +47,36 @@ class AtMost:
     hi: Any
 
 
-Condition = In | Between | AtLeast | AtMost
+@dataclass(frozen=True)
+class Below:
+    """``column < hi``: what a keyset page asks of the column its cursor holds."""
+
+    hi: Any
+
+
+@dataclass(frozen=True)
+class StartsWith:
+    """The text begins with ``prefix``, taken literally (``%`` and ``_`` are no wildcards) and case
+    by case on every backend (SQLite's ``LIKE`` alone ignores case)."""
+
+    prefix: str
+
+
+@dataclass(frozen=True)
+class Desc:
+    """Order by ``column``, greatest first (a plain column name orders least first)."""
+
+    column: str
+
+
+Order = str | Desc
+"""Ordered columns should hold no NULL: the backends sort NULLs differently."""
+
+Lock = Literal["update", "skip_locked"]
+"""``FOR UPDATE`` (wait for rows another transaction holds) or ``FOR UPDATE SKIP LOCKED`` (leave them
+out), on PostgreSQL; SQLite serializes writers, so it needs neither, and memory has one writer."""
+
+Condition = In | Between | AtLeast | AtMost | Below | StartsWith
 Where = Mapping[str, Any]
 """Column name -> a value it must equal (None: IS NULL), or a ``Condition``."""
 
@@ -63,6 +93,11 @@ def sql_conditions(table: Table, where: Where) -> list[ColumnElement[bool]]:
             conditions.append(column >= wanted.lo)
         elif isinstance(wanted, AtMost):
             conditions.append(column <= wanted.hi)
+        elif isinstance(wanted, Below):
+            conditions.append(column < wanted.hi)
+        elif isinstance(wanted, StartsWith):
+            exact = func.substr(column, 1, len(wanted.prefix)) == wanted.prefix
+            conditions.append(and_(column.startswith(wanted.prefix, autoescape=True), exact))
         elif wanted is None:
             conditions.append(column.is_(None))
         else:
@@ -121,6 +156,12 @@ def _test(column: Column[Any], wanted: Any) -> Any:
     if isinstance(wanted, AtMost):
         hi = _bound(column, wanted.hi)
         return lambda value: value is not None and value <= hi
+    if isinstance(wanted, Below):
+        below = _bound(column, wanted.hi)
+        return lambda value: value is not None and value < below
+    if isinstance(wanted, StartsWith):
+        prefix = wanted.prefix
+        return lambda value: value is not None and value.startswith(prefix)
     if wanted is None:
         return lambda value: value is None
     equal = _bound(column, wanted)

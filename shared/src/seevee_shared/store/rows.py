@@ -2,20 +2,25 @@
 
 Both answer the same four calls, so a service's ``Store`` (its loads, lookups and rules of writing)
 is one class that runs over either. A load names a table and conditions on its columns (a value,
-``In``, or a range: ``conditions.py``); writes are bulk inserts, updates and deletes by primary key,
-one statement per table for a whole poll.
+``In``, a range or a prefix: ``conditions.py``); ``fetch_any`` takes alternatives (rows matching any
+of them), an order, a limit and a row lock. Writes are bulk inserts, updates and deletes by primary
+key, one statement per table for a whole poll.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Table, UniqueConstraint, bindparam, delete, insert, select, update
+from sqlalchemy import Table, UniqueConstraint, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from seevee_shared.store.conditions import (
+    MAX_LISTED,
+    Desc,
     In,
+    Lock,
     Matcher,
+    Order,
     Where,
     bounded_parts,
     nothing_matches,
@@ -38,6 +43,19 @@ class Rows(Protocol):
 
     async def delete(self, table: Table, rows: Sequence[Row]) -> None:
         """Remove the rows with these primary keys."""
+        ...
+
+    async def fetch_any(
+        self,
+        table: Table,
+        alternatives: Sequence[Where],
+        *,
+        order_by: Sequence[Order] = (),
+        limit: int | None = None,
+        lock: Lock | None = None,
+    ) -> list[Row]:
+        """The rows matching at least one of ``alternatives`` (each once), in ``order_by``, at most
+        ``limit`` of them, locked as ``lock`` says until the transaction ends."""
         ...
 
 
@@ -84,6 +102,30 @@ class SqlRows:
         params = [{f"key_{name}": row[name] for name in keys} for row in rows]
         await self.connection.execute(statement, params)
 
+    async def fetch_any(
+        self,
+        table: Table,
+        alternatives: Sequence[Where],
+        *,
+        order_by: Sequence[Order] = (),
+        limit: int | None = None,
+        lock: Lock | None = None,
+    ) -> list[Row]:
+        wanted = [where for where in _listed(alternatives) if not nothing_matches(where)]
+        if not wanted:
+            return []
+        statement = select(table).where(or_(*(and_(*sql_conditions(table, where)) for where in wanted)))
+        for order in order_by:
+            statement = statement.order_by(
+                table.c[order.column].desc() if isinstance(order, Desc) else table.c[order]
+            )
+        if limit is not None:
+            statement = statement.limit(limit)
+        if lock is not None:
+            statement = statement.with_for_update(skip_locked=lock == "skip_locked")
+        result = await self.connection.execute(statement)
+        return [dict(mapping) for mapping in result.mappings()]
+
 
 class MemoryRows:
     """Rows in dicts, keyed by primary key; refuses what the database's keys and unique constraints
@@ -125,6 +167,33 @@ class MemoryRows:
         stored = self.tables.setdefault(table.name, {})
         for row in rows:
             stored.pop(_key(table, row), None)
+
+    async def fetch_any(
+        self,
+        table: Table,
+        alternatives: Sequence[Where],
+        *,
+        order_by: Sequence[Order] = (),
+        limit: int | None = None,
+        lock: Lock | None = None,
+    ) -> list[Row]:
+        tests = [Matcher(table, where) for where in _listed(alternatives)]
+        found = [row for row in self.rows(table) if any(matches(row) for matches in tests)]
+        for order in reversed(order_by):  # stable sorts, the last key first
+            name = order.column if isinstance(order, Desc) else order
+            found.sort(key=lambda row: (row[name] is not None, row[name]), reverse=isinstance(order, Desc))
+        return found if limit is None else found[:limit]
+
+
+def _listed(alternatives: Sequence[Where]) -> Sequence[Where]:
+    """Alternatives go in one statement (an order and a limit cannot be split), so their ``In`` lists
+    together stay within what a statement may bind."""
+    listed = sum(
+        len(wanted.values) for where in alternatives for wanted in where.values() if isinstance(wanted, In)
+    )
+    if listed > MAX_LISTED:
+        raise ValueError(f"the alternatives list {listed} values; at most {MAX_LISTED} go in one statement")
+    return alternatives
 
 
 def _number(table: Table, stored: Mapping[tuple[Any, ...], Row], row: Row) -> None:
