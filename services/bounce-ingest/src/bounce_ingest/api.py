@@ -7,14 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import or_
-from sqlmodel import and_, col, select
 
 from bounce_ingest.bounds import FieldOutOfBounds, bounded_request
+from bounce_ingest.domain import Bounce
 from bounce_ingest.dsn.budget import OverBudget, check_budget
 from bounce_ingest.dsn.model import Classification
 from bounce_ingest.inbound_dsn import records_from_dsn
-from bounce_ingest.models import IngestBounce
 from bounce_ingest.parse_workers import ParseBusy, ParseFailed, ParseTimeout, ParseWorkers, ReadEmail
 from bounce_ingest.providers import PROVIDERS
 from bounce_ingest.providers.base import (
@@ -27,12 +25,13 @@ from bounce_ingest.providers.base import (
 from bounce_ingest.providers.event_counts import count_ignored
 from bounce_ingest.record_bounces import StoreUnavailable, store_delivery
 from bounce_ingest.records import ParsedRequest
+from bounce_ingest.store import IngestStore
 from seevee_shared.auth import CurrentPrincipal, Principal, require_role
 from seevee_shared.db import utcnow
 from seevee_shared.events import Category, MatchedBy
 from seevee_shared.http import Limit, NotFound, Page, ProblemError, decode_position, encode_position
 from seevee_shared.logging import get_logger
-from seevee_shared.service import DbSession
+from seevee_shared.service import store_dependency
 
 BODY_LIMIT = 5 * 1024 * 1024
 """Batches are accepted whole; nothing a provider sends comes near this."""
@@ -48,6 +47,8 @@ _UNREADABLE = "the email could not be classified within the time budget; it is n
 
 router = APIRouter(tags=["bounces"])
 log = get_logger(__name__)
+
+Bounces = Annotated[IngestStore, Depends(store_dependency(IngestStore), scope="function")]
 
 
 class DeliveryAnswer(BaseModel):
@@ -197,7 +198,7 @@ async def _store(
 @router.get("/v1/bounces", response_model=Page[BounceOut])
 async def list_bounces(
     principal: CurrentPrincipal,
-    session: DbSession,
+    store: Bounces,
     limit: Limit = 50,
     cursor: str | None = None,
     contact_id: str | None = None,
@@ -205,23 +206,15 @@ async def list_bounces(
     category: Annotated[Category | None, Query()] = None,
 ) -> Page[BounceOut]:
     """The workspace's matched bounces, newest first."""
-    statement = select(IngestBounce).where(IngestBounce.workspace_id == principal.workspace_id)
-    if contact_id is not None:
-        statement = statement.where(IngestBounce.contact_id == contact_id)
-    if message_id is not None:
-        statement = statement.where(IngestBounce.message_id == message_id)
-    if category is not None:
-        statement = statement.where(IngestBounce.category == category)
-    if cursor is not None:
-        received_at, bounce_id = decode_position(cursor, **_CURSOR)
-        statement = statement.where(
-            or_(
-                col(IngestBounce.received_at) < received_at,
-                and_(col(IngestBounce.received_at) == received_at, col(IngestBounce.bounce_id) < bounce_id),
-            )
-        )
-    statement = statement.order_by(col(IngestBounce.received_at).desc(), col(IngestBounce.bounce_id).desc())
-    rows = list((await session.exec(statement.limit(limit + 1))).all())
+    after = decode_position(cursor, **_CURSOR) if cursor is not None else None
+    rows = await store.bounces(
+        principal.workspace_id,
+        limit=limit + 1,
+        after=after,
+        contact_id=contact_id,
+        message_id=message_id,
+        category=category,
+    )
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -231,13 +224,13 @@ async def list_bounces(
 
 
 @router.get("/v1/bounces/{bounce_id}", response_model=BounceOut)
-async def get_bounce(bounce_id: str, principal: CurrentPrincipal, session: DbSession) -> BounceOut:
+async def get_bounce(bounce_id: str, principal: CurrentPrincipal, store: Bounces) -> BounceOut:
     """One bounce of the workspace; another workspace's (or a still unmatched) bounce is a 404."""
-    row = await session.get(IngestBounce, bounce_id)
-    if row is None or row.workspace_id != principal.workspace_id:
+    row = await store.bounce(principal.workspace_id, bounce_id)
+    if row is None:
         raise NotFound(f"no bounce {bounce_id!r}")
     return _bounce_out(row)
 
 
-def _bounce_out(row: IngestBounce) -> BounceOut:
+def _bounce_out(row: Bounce) -> BounceOut:
     return BounceOut.model_validate(row, from_attributes=True)

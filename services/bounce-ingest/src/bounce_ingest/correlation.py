@@ -1,19 +1,15 @@
 """Looks up the correlation keys of a whole delivery in the sent-message table; the pure chain decides.
 
-One ``IN (...)`` query per key kind for all the bounces still unmatched, in the chain's order, so a bounce
-matched by our echoed id costs no further lookup. The reads go through the transaction's connection:
-they only touch sent messages, so the delivery's pending bounce rows need no write first.
+One ``In`` load per key kind for all the bounces still unmatched, in the chain's order, so a bounce
+matched by our echoed id costs no further lookup. The loads go through the store's ``Rows`` (the
+database, or memory in unit tests); ``IngestStore.matches`` is the one caller.
 """
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
-
-from sqlalchemy import ColumnElement, select
-from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.orm import Mapped
-from sqlmodel import col
+from typing import Any
 
 from bounce_ingest.domain import (
     Bounce,
@@ -29,9 +25,9 @@ from bounce_ingest.domain import (
     recipient_window,
 )
 from bounce_ingest.models import IngestBounce, IngestComplaint, IngestSentMessage
+from seevee_shared.store import Between, In, Rows, table_of
 
-_CHUNK = 500
-"""Values per ``IN`` list: well under every backend's limit on bound parameters."""
+_SENT = table_of(IngestSentMessage)
 _RECIPIENT_SAMPLE = 2
 """Two messages in the window are enough to call a recipient ambiguous."""
 
@@ -39,44 +35,22 @@ _Found = tuple[str, SentMessageRef, datetime]
 """A looked-up key value, the message it found, and when that message was sent."""
 
 
-async def _sent_by(
-    connection: AsyncConnection,
-    key: Mapped[str] | Mapped[str | None],
-    values: Collection[str],
-    *extra: ColumnElement[bool],
-) -> list[_Found]:
+async def _sent_by(rows: Rows, key: str, values: Collection[str], **extra: Any) -> list[_Found]:
     """Every sent message whose ``key`` is one of ``values`` (and meets ``extra``), as plain tuples."""
     if not values:
         return []
-    ordered = sorted(values)
     found: list[_Found] = []
-    for start in range(0, len(ordered), _CHUNK):
-        statement = select(
-            key,
-            col(IngestSentMessage.message_id),
-            col(IngestSentMessage.workspace_id),
-            col(IngestSentMessage.thread_id),
-            col(IngestSentMessage.contact_id),
-            col(IngestSentMessage.recipient),
-            col(IngestSentMessage.run_id),
-            col(IngestSentMessage.run_step),
-            col(IngestSentMessage.sent_at),
-        ).where(key.in_(ordered[start : start + _CHUNK]), *extra)
-        for (
-            value,
-            message_id,
-            workspace,
-            thread,
-            contact,
-            recipient,
-            run_id,
-            run_step,
-            sent_at,
-        ) in await connection.execute(statement):
-            if value is None:
-                continue
-            ref = SentMessageRef(message_id, workspace, thread, contact, recipient, run_id, run_step)
-            found.append((value, ref, sent_at))
+    for row in await rows.fetch(_SENT, {key: In(sorted(values)), **extra}):
+        ref = SentMessageRef(
+            row["message_id"],
+            row["workspace_id"],
+            row["thread_id"],
+            row["contact_id"],
+            row["recipient"],
+            row["run_id"],
+            row["run_step"],
+        )
+        found.append((row[key], ref, row["sent_at"]))
     return found
 
 
@@ -110,44 +84,42 @@ class _Chain:
         self.open = still_open
 
 
-async def _look_up_message_ids(connection: AsyncConnection, chain: _Chain) -> None:
+async def _look_up_message_ids(rows: Rows, chain: _Chain) -> None:
     wanted: dict[int, str] = {}
     for index in chain.open:
         value = chain.keys[index].seevee_message_id
         if value:
             wanted[index] = value.strip()
-    column = col(IngestSentMessage.message_id)
-    found = {value: ref for value, ref, _ in await _sent_by(connection, column, set(wanted.values()))}
+    found = {value: ref for value, ref, _ in await _sent_by(rows, "message_id", set(wanted.values()))}
     for index, value in wanted.items():
         chain.found[index] = replace(chain.found[index], by_message_id=found.get(value))
 
 
-async def _look_up_provider_message_ids(connection: AsyncConnection, chain: _Chain) -> None:
+async def _look_up_provider_message_ids(rows: Rows, chain: _Chain) -> None:
     wanted = {
         index: candidates
         for index in chain.open
         if (candidates := provider_message_id_candidates(chain.keys[index].provider_message_id))
     }
     values = {candidate for candidates in wanted.values() for candidate in candidates}
-    newest = _newest(await _sent_by(connection, col(IngestSentMessage.provider_message_id), values))
+    newest = _newest(await _sent_by(rows, "provider_message_id", values))
     for index, candidates in wanted.items():
         ref = next((newest[value] for value in candidates if value in newest), None)
         chain.found[index] = replace(chain.found[index], by_provider_message_id=ref)
 
 
-async def _look_up_smtp_message_ids(connection: AsyncConnection, chain: _Chain) -> None:
+async def _look_up_smtp_message_ids(rows: Rows, chain: _Chain) -> None:
     wanted = {
         index: value
         for index in chain.open
         if (value := normalize_message_id(chain.keys[index].smtp_message_id)) is not None
     }
-    column = col(IngestSentMessage.smtp_message_id)
-    newest = _newest(await _sent_by(connection, column, set(wanted.values())))
+    newest = _newest(await _sent_by(rows, "smtp_message_id", set(wanted.values())))
     for index, value in wanted.items():
         chain.found[index] = replace(chain.found[index], by_smtp_message_id=newest.get(value))
 
 
-async def _look_up_recipients(connection: AsyncConnection, chain: _Chain) -> None:
+async def _look_up_recipients(rows: Rows, chain: _Chain) -> None:
     """One query over the span of every open bounce's window; each bounce then keeps its own window."""
     if not chain.open:
         return
@@ -160,14 +132,8 @@ async def _look_up_recipients(connection: AsyncConnection, chain: _Chain) -> Non
     }
     earliest = min(start for _, start, _ in wanted.values())
     latest = max(end for _, _, end in wanted.values())
-    sent_at = col(IngestSentMessage.sent_at)
-    found = await _sent_by(
-        connection,
-        col(IngestSentMessage.recipient),
-        {recipient for recipient, _, _ in wanted.values()},
-        sent_at >= earliest,
-        sent_at <= latest,
-    )
+    recipients = {recipient for recipient, _, _ in wanted.values()}
+    found = await _sent_by(rows, "recipient", recipients, sent_at=Between(earliest, latest))
     by_recipient: defaultdict[str, list[tuple[SentMessageRef, datetime]]] = defaultdict(list)
     for recipient, ref, at in found:
         by_recipient[recipient].append((ref, at))
@@ -176,12 +142,12 @@ async def _look_up_recipients(connection: AsyncConnection, chain: _Chain) -> Non
         chain.found[index] = replace(chain.found[index], to_recipient=tuple(in_window[:_RECIPIENT_SAMPLE]))
 
 
-async def find_matches(connection: AsyncConnection, keys: Sequence[CorrelationKeys]) -> list[Match | None]:
+async def find_matches(rows: Rows, keys: Sequence[CorrelationKeys]) -> list[Match | None]:
     """The sent message each bounce belongs to (None: not yet known), in the order of ``keys``.
 
     Keys are looked up in the chain's order and only for bounces no earlier key matched; ``correlate``
     decides after each step, so the answer is the one the full set of lookups would give.
-    The reads go straight to ``connection``: a caller that added sent messages writes them first.
+    The loads read ``rows`` as they stand: a caller that added sent messages writes them first.
     """
     chain = _Chain(keys)
     for look_up in (
@@ -192,7 +158,7 @@ async def find_matches(connection: AsyncConnection, keys: Sequence[CorrelationKe
     ):
         if not chain.open:
             break
-        await look_up(connection, chain)
+        await look_up(rows, chain)
         chain.settle()
     return chain.matches
 

@@ -1,18 +1,13 @@
 """The write path: a webhook delivery or a raw bounce email is deduped, correlated, stored, and what
 matched is published, in one transaction per delivery (told apart from a store outage)."""
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, union_all
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlmodel import col
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bounce_ingest import events_out
 from bounce_ingest.classification import classify
-from bounce_ingest.correlation import find_matches
 from bounce_ingest.domain import (
     BOUNCE_PENDING,
     BounceFacts,
@@ -27,12 +22,10 @@ from bounce_ingest.domain import (
     settle,
     split_duplicates,
 )
-from bounce_ingest.models import IngestBounce, IngestComplaint
 from bounce_ingest.records import ParsedRequest, ProviderRecord
-from seevee_shared.bus import outbox_add
+from bounce_ingest.store import IngestStore
 from seevee_shared.db import Database
-
-_ID_CHUNK = 500
+from seevee_shared.store import SqlRows
 
 
 class StoreUnavailable(Exception):
@@ -65,46 +58,43 @@ async def _write(
     db: Database, parsed: ParsedRequest, now: datetime, workspace_scope: str | None
 ) -> DeliveryCounts:
     async with db.transaction() as session:
-        return await record_delivery(session, parsed, now, workspace_scope)
+        store = IngestStore(SqlRows(await session.connection()))
+        counts = await record_delivery(store, parsed, now, workspace_scope)
+        await store.write()
+        return counts
 
 
 async def record_delivery(
-    session: AsyncSession, parsed: ParsedRequest, now: datetime, workspace_scope: str | None = None
+    store: IngestStore, parsed: ParsedRequest, now: datetime, workspace_scope: str | None = None
 ) -> DeliveryCounts:
     """Store each new record once; a match publishes at once, the rest wait for their ``message.sent``.
 
-    Set-based: the new records are correlated together (one query per key kind), then their rows go
-    in as one executemany per table, and their outbox rows, in the delivery's order.
-    ``workspace_scope``: the workspace that reported them (a bounce email), the only one they may touch.
+    Set-based: the new records are correlated together (one load per key kind); at the store's
+    ``write`` their rows go in as one statement per table, then their outbox rows, in the delivery's
+    order. ``workspace_scope``: the workspace that reported them (a bounce email), the only one they
+    may touch.
     """
     ids = [record_id(record, workspace_scope) for record in parsed.records]
-    new, duplicates = split_duplicates(ids, await _stored_ids(session, ids))
+    new, duplicates = split_duplicates(ids, await store.stored_ids(ids))
     to_store = set(new)
     fresh = []
     for record_key, record in zip(ids, parsed.records, strict=True):
         if record_key in to_store:
             to_store.discard(record_key)
             fresh.append((record_key, record, keys_of(record, workspace_scope)))
-    connection = await session.connection()
-    matches = await find_matches(connection, [keys for _, _, keys in fresh])
-    bounces, complaints = [], []
+    matches = await store.matches([keys for _, _, keys in fresh])
     for (record_key, record, keys), match in zip(fresh, matches, strict=True):
         if record.kind == "complaint":
             complaint = _complaint_row(record_key, record, keys.seevee_message_id, workspace_scope, now)
             if match is not None:
                 settle(complaint, matched_columns(match, with_step=False))
-                outbox_add(session, events_out.complained(complaint, match))
-            complaints.append(vars(complaint))
+                store.publish(events_out.complained(complaint, match))
+            store.add(complaint)
             continue
         facts = facts_from_record(record, workspace_scope)
-        bounces.append(vars(bounce_row(facts, keys, now, match)))
+        store.add(bounce_row(facts, keys, now, match))
         if match is not None:
-            outbox_add(session, events_out.bounced(facts, match))
-    if bounces:
-        await connection.execute(insert(IngestBounce), bounces)
-    if complaints:
-        await connection.execute(insert(IngestComplaint), complaints)
-    await session.flush()
+            store.publish(events_out.bounced(facts, match))
     return DeliveryCounts(accepted=len(new), duplicates=len(duplicates), ignored=sum(parsed.ignored.values()))
 
 
@@ -159,17 +149,3 @@ def _complaint_row(
         smtp_message_id=normalize_message_id(record.smtp_message_id),
         workspace_scope=workspace_scope,
     )
-
-
-async def _stored_ids(session: AsyncSession, ids: Sequence[str]) -> set[str]:
-    """The ids among ``ids`` already stored as a bounce or a complaint: one query per chunk for both."""
-    connection = await session.connection()
-    stored: set[str] = set()
-    for start in range(0, len(ids), _ID_CHUNK):
-        chunk = list(ids[start : start + _ID_CHUNK])
-        statement = union_all(
-            select(col(IngestBounce.bounce_id)).where(col(IngestBounce.bounce_id).in_(chunk)),
-            select(col(IngestComplaint.complaint_id)).where(col(IngestComplaint.complaint_id).in_(chunk)),
-        )
-        stored.update((await connection.execute(statement)).scalars())
-    return stored

@@ -1,26 +1,31 @@
 """Handlers against a real SQLite store (no broker): what is stored and what lands in the outbox."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import orjson
 import pytest
+from sqlalchemy import Table
 from sqlmodel import select
 
 from bounce_ingest.app import MIGRATIONS
 from bounce_ingest.domain import record_id
 from bounce_ingest.handlers import handlers
 from bounce_ingest.models import IngestBounce, IngestComplaint, IngestSentMessage
-from bounce_ingest.record_bounces import record_delivery
+from bounce_ingest.record_bounces import record_delivery, store_delivery
 from bounce_ingest.records import ParsedRequest, ProviderRecord
 from bounce_ingest.release_unmatched import release_due
 from bounce_ingest.replay_tokens import StoredReplayGuard
-from seevee_shared.bus import EventConsumer, OutboxRecord
+from bounce_ingest.store import IngestStore
+from seevee_shared.bus import EventConsumer, Handlers, OutboxRecord
 from seevee_shared.cloudevents import CloudEvent
 from seevee_shared.db import Database
 from seevee_shared.events import MessageSent
+from seevee_shared.store import Rows, SqlRows, table_of
 from seevee_shared.testing import polled
+from seevee_shared.testing.polls import PollSuite, State
 
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 WAIT = timedelta(minutes=15)
@@ -81,11 +86,17 @@ async def _outbox(db: Database) -> list[tuple[str, dict[str, object]]]:
 
 
 async def _deliver(db: Database, *records: ProviderRecord, now: datetime = NOW) -> tuple[int, int, int]:
-    async with db.transaction() as session:
-        counts = await record_delivery(
-            session, ParsedRequest(records=list(records), ignored={"open": 2}), now
-        )
+    counts = await store_delivery(db, ParsedRequest(records=list(records), ignored={"open": 2}), now)
     return counts.accepted, counts.duplicates, counts.ignored
+
+
+async def _release(db: Database, now: datetime) -> int:
+    """One sweep, in its own transaction, as ``sweep_unmatched`` runs it."""
+    async with db.transaction() as session:
+        store = IngestStore(SqlRows(await session.connection()))
+        settled = await release_due(store, now, WAIT)
+        await store.write()
+    return settled
 
 
 async def _receive(db: Database, *events: CloudEvent) -> None:
@@ -151,12 +162,9 @@ async def test_a_bounce_before_its_message_waits_then_matches(db: Database) -> N
 
 async def test_after_the_wait_an_unknown_bounce_goes_out_unmatched(db: Database) -> None:
     await _deliver(db, _bounce("ev-1", "ghost@acme.com", provider_message_id="pm-x"))
-    async with db.transaction() as session:
-        assert await release_due(session, NOW + WAIT - timedelta(seconds=1), WAIT) == 0
-    async with db.transaction() as session:
-        assert await release_due(session, NOW + WAIT, WAIT) == 1
-    async with db.transaction() as session:
-        assert await release_due(session, NOW + 2 * WAIT, WAIT) == 0
+    assert await _release(db, NOW + WAIT - timedelta(seconds=1)) == 0
+    assert await _release(db, NOW + WAIT) == 1
+    assert await _release(db, NOW + 2 * WAIT) == 0
     [(topic, event)] = await _outbox(db)
     assert topic == "bounce.unmatched"
     assert event["data"]["message_id"] is None and event["data"]["contact_id"] is None
@@ -166,8 +174,7 @@ async def test_after_the_wait_an_unknown_bounce_goes_out_unmatched(db: Database)
 
 async def test_a_message_that_shows_up_late_still_gets_its_bounce(db: Database) -> None:
     await _deliver(db, _bounce("ev-1", "jane@acme.com", seevee_message_id="m-1"))
-    async with db.transaction() as session:
-        await release_due(session, NOW + WAIT, WAIT)
+    await _release(db, NOW + WAIT)
     await _receive(db, _sent("m-1", "jane@acme.com"))
     assert [topic for topic, _ in await _outbox(db)] == ["bounce.unmatched", "message.bounced"]
 
@@ -237,13 +244,11 @@ async def test_a_recipient_matches_only_within_the_window(
 
 async def test_a_workspace_report_never_touches_another_workspace(db: Database) -> None:
     await _receive(db, _sent("m-1", "jane@acme.com", workspace="ws-1"))
-    async with db.transaction() as session:
-        scoped = ParsedRequest(records=[_bounce("ev-1", "jane@acme.com", seevee_message_id="m-1")])
-        assert (await record_delivery(session, scoped, NOW, workspace_scope="ws-2")).accepted == 1
+    scoped = ParsedRequest(records=[_bounce("ev-1", "jane@acme.com", seevee_message_id="m-1")])
+    assert (await store_delivery(db, scoped, NOW, workspace_scope="ws-2")).accepted == 1
     await _receive(db, _sent("m-1", "jane@acme.com", workspace="ws-1"))
     assert await _outbox(db) == []
-    async with db.transaction() as session:
-        await release_due(session, NOW + WAIT, WAIT)
+    await _release(db, NOW + WAIT)
     [(topic, event)] = await _outbox(db)
     assert (topic, event["workspaceid"]) == ("bounce.unmatched", "ws-2")
 
@@ -311,3 +316,75 @@ async def test_a_message_sent_twice_in_one_poll_is_stored_once(db: Database) -> 
     data = published["data"]
     assert topic == "message.bounced"
     assert isinstance(data, dict) and data["message_id"] == "m-2"
+
+
+class TestPolls(PollSuite):
+    """A poll of ``message.sent`` meeting waiting bounces and complaints by every key, with a message
+    sent twice and one repeated across polls: the same rows and outbox however it is applied."""
+
+    group = "bounce-ingest"
+    migrations = MIGRATIONS
+    tables: ClassVar[Mapping[Table, Collection[str]]] = {
+        table_of(IngestSentMessage): (),
+        table_of(IngestBounce): (),
+        table_of(IngestComplaint): (),
+    }
+
+    def handlers(self) -> Handlers[IngestStore]:
+        return handlers()
+
+    async def seed(self, rows: Rows) -> None:
+        complaint = ProviderRecord(
+            kind="complaint",
+            provider="sendgrid",
+            provider_event_id="ev-c",
+            recipient="c@acme.com",
+            occurred_at=NOW,
+            smtp_message_id="<m-3@seevee.test>",
+        )
+        records = [
+            _bounce("ev-1", "a@acme.com", seevee_message_id="m-1"),
+            _bounce("ev-2", "b@acme.com", provider_message_id="pm-m-2.filter0001.16648.5515E0B88.0"),
+            complaint,
+            _bounce("ev-4", "d@acme.com"),
+            _bounce("ev-5", "nobody@acme.com", seevee_message_id="m-never"),
+            _bounce("ev-0", "z@acme.com", seevee_message_id="m-0"),
+        ]
+        store = IngestStore(rows)
+        await record_delivery(store, ParsedRequest(records), NOW)
+        await store.write()
+
+    def before(self) -> list[CloudEvent]:
+        return [_sent("m-0", "zed@acme.com")]
+
+    def poll(self) -> list[CloudEvent]:
+        first = _sent("m-1", "x@acme.com")
+        return [
+            first,
+            _sent("m-2", "y@acme.com", workspace="ws-2"),
+            _sent("m-6", "nobody-else@acme.com"),
+            _sent("m-3", "w@acme.com"),
+            first,
+            _sent("m-4", "d@acme.com"),
+            _sent("m-0", "zed@acme.com"),
+        ]
+
+    def check(self, state: State) -> None:
+        assert sorted(row[0] for row in state["ingest_sent_messages"]) == [
+            "m-0",
+            "m-1",
+            "m-2",
+            "m-3",
+            "m-4",
+            "m-6",
+        ]
+        statuses = {row[17]: row[2] for row in state["ingest_bounces"]}  # provider_event_id -> status
+        assert statuses == {
+            "ev-0": "matched",
+            "ev-1": "matched",
+            "ev-2": "matched",
+            "ev-4": "matched",
+            "ev-5": "pending",
+        }
+        assert [row[2] for row in state["ingest_complaints"]] == ["matched"]
+        assert sorted(row[1] for row in state["outbox"]) == ["message.bounced"] * 4 + ["message.complained"]

@@ -13,7 +13,7 @@ from bounce_ingest.domain import record_id
 from bounce_ingest.handlers import handlers
 from bounce_ingest.inbound_dsn import PROVIDER
 from bounce_ingest.models import IngestBounce
-from bounce_ingest.record_bounces import record_delivery
+from bounce_ingest.record_bounces import store_delivery
 from bounce_ingest.records import ParsedRequest, ProviderRecord
 from seevee_shared.bus import EventConsumer
 from seevee_shared.cloudevents import CloudEvent
@@ -61,12 +61,9 @@ async def test_another_workspace_posting_the_message_id_first_does_not_erase_the
     await db.upgrade(MIGRATIONS)
     try:
         await EventConsumer(group="bounce-ingest", db=db, handlers=handlers()).apply(polled([_sent("ws-b")]))
-        async with db.transaction() as session:
-            first = await record_delivery(session, ParsedRequest([_dsn_bounce()]), NOW, "ws-a")
-        async with db.transaction() as session:
-            genuine = await record_delivery(session, ParsedRequest([_dsn_bounce()]), NOW, "ws-b")
-        async with db.transaction() as session:
-            retry = await record_delivery(session, ParsedRequest([_dsn_bounce()]), NOW, "ws-b")
+        first = await store_delivery(db, ParsedRequest([_dsn_bounce()]), NOW, "ws-a")
+        genuine = await store_delivery(db, ParsedRequest([_dsn_bounce()]), NOW, "ws-b")
+        retry = await store_delivery(db, ParsedRequest([_dsn_bounce()]), NOW, "ws-b")
         assert (first.accepted, genuine.accepted, genuine.duplicates) == (1, 1, 0)
         assert (retry.accepted, retry.duplicates) == (0, 1)
         async with db.transaction() as session:
