@@ -9,14 +9,13 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seevee_shared.bus.consumer import EventConsumer
@@ -35,15 +34,6 @@ Registry = Handlers[Any]
 """A service's handlers: the seam's registry (topic -> payload model -> handler, and its store)."""
 S = TypeVar("S", bound=Store)
 log = get_logger(__name__)
-
-
-async def _db_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.db.transaction() as session:
-        yield session
-    request.app.state.relay.wake()
-
-
-DbSession = Annotated[AsyncSession, Depends(_db_session, scope="function")]
 
 
 def store_dependency(store: Callable[[SqlRows], S]) -> Callable[[Request], AsyncIterator[S]]:

@@ -3,13 +3,14 @@ the broker can never take is dead-lettered; a killed relay's journaled marks are
 PostgreSQL the marks do not queue for a pooled connection."""
 
 import asyncio
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlmodel import SQLModel, col, func, select
 
-from seevee_shared.bus import OutboxRelay, outbox_add
+from seevee_shared.bus import OutboxRelay
 from seevee_shared.bus.outbox import DEAD_LETTERED, new_producer
 from seevee_shared.bus.outbox_marks import JournalMarks, StoreMarks, marks_for
 from seevee_shared.bus.tables import OutboxDeadLetter, OutboxRecord
@@ -37,6 +38,15 @@ def reveal(batch: str, n: int) -> CloudEvent:
     return CloudEvent.build(data, source="/seevee/test", workspace_id="ws-1", subject=data.contact_id)
 
 
+async def publish(db: Database, events: Iterable[CloudEvent]) -> None:
+    """Events written to the outbox in one transaction, as a service's store publishes them."""
+    async with db.transaction() as session:
+        store = Store(SqlRows(await session.connection()))
+        for event in events:
+            store.publish(event)
+        await store.write()
+
+
 async def test_two_relays_on_one_store_publish_each_row_once_and_in_order_per_key(
     tmp_path: Path, kafka_bootstrap: str
 ) -> None:
@@ -45,9 +55,7 @@ async def test_two_relays_on_one_store_publish_each_row_once_and_in_order_per_ke
     writer = Database(url)
     async with writer.engine.begin() as connection:
         await connection.run_sync(SQLModel.metadata.create_all, tables=[OutboxRecord.__table__])  # type: ignore[attr-defined]
-    async with writer.transaction() as session:
-        for n in range(300):
-            outbox_add(session, reveal(batch, n))
+    await publish(writer, (reveal(batch, n) for n in range(300)))
 
     relays = []
     for name in ("a", "b"):
@@ -114,9 +122,7 @@ async def test_a_row_the_broker_can_never_take_is_dead_lettered_and_the_rest_flo
     db = await _store(tmp_path, request.getfixturevalue("postgres_url") if backend == "postgres" else None)
     before, big, after = reveal(batch, 0), _oversized(reveal(batch, 7)), reveal(batch, 14)  # one key
     other_workspace = reveal(batch, 1).model_copy(update={"workspaceid": "ws-b"})
-    async with db.transaction() as session:
-        for event in (before, big, other_workspace, after):
-            outbox_add(session, event)
+    await publish(db, (before, big, other_workspace, after))
 
     producer = new_producer(kafka_bootstrap, "relay-dead-letter")
     await producer.start()
@@ -157,9 +163,7 @@ async def test_marks_a_killed_relay_journaled_are_applied_before_the_next_turn_r
     batch = unique_topic_suffix()
     db = await _store(tmp_path)
     events = [reveal(batch, n) for n in range(4)]
-    async with db.transaction() as session:
-        for event in events:
-            outbox_add(session, event)
+    await publish(db, events)
     journal = marks_for(db)
     assert isinstance(journal, JournalMarks), "a SQLite file keeps its marks in a journal beside it"
     await journal.record([events[0].id, events[1].id], [])  # acknowledged, then the process died

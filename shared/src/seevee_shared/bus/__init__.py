@@ -2,7 +2,7 @@
 
 from seevee_shared.bus.consumer import EventConsumer
 from seevee_shared.bus.errors import PermanentError
-from seevee_shared.bus.outbox import OutboxRelay, outbox_add
+from seevee_shared.bus.outbox import OutboxRelay
 from seevee_shared.bus.seam import Event, EventMeta, Handlers, Reaction, apply_poll, of_type, on
 from seevee_shared.bus.tables import InboxRecord, OutboxRecord
 
@@ -19,5 +19,4 @@ __all__ = [
     "apply_poll",
     "of_type",
     "on",
-    "outbox_add",
 ]

@@ -20,13 +20,11 @@ from aiokafka import AIOKafkaProducer
 from prometheus_client import Counter
 from sqlalchemy import delete, select, text
 from sqlalchemy.engine import make_url
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from seevee_shared.bus.errors import is_transient, is_unsendable
 from seevee_shared.bus.outbox_batches import MAX_REQUEST_SIZE, Batch, RecordBatches, Row
 from seevee_shared.bus.outbox_marks import DeadRow, marks_for
 from seevee_shared.bus.tables import OutboxRecord
-from seevee_shared.cloudevents import CloudEvent, encode
 from seevee_shared.db import Database, is_sqlite, utcnow
 from seevee_shared.logging import get_logger
 
@@ -38,11 +36,6 @@ DEAD_LETTERED = Counter(
     "Outbox rows the broker can never take, moved to outbox_dead_letter",
     ["topic", "error_type"],
 )
-
-
-def outbox_add(session: AsyncSession, event: CloudEvent) -> None:
-    """Queue an event in the caller's transaction: it is published only if the transaction commits."""
-    session.add(OutboxRecord(event_id=event.id, topic=event.type, key=event.subject, payload=encode(event)))
 
 
 _ADVISORY_KEY = 0x5EE7EE0B
