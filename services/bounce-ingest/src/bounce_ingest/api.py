@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from bounce_ingest.bounds import FieldOutOfBounds, bounded_request
 from bounce_ingest.domain import Bounce
 from bounce_ingest.dsn.budget import OverBudget, check_budget
 from bounce_ingest.dsn.model import Classification
@@ -23,7 +22,7 @@ from bounce_ingest.providers.base import (
     WebhookRequest,
 )
 from bounce_ingest.providers.event_counts import count_ignored
-from bounce_ingest.record_bounces import StoreUnavailable, store_delivery
+from bounce_ingest.record_bounces import FieldOutOfBounds, StoreUnavailable, bounded_request, store_delivery
 from bounce_ingest.records import ParsedRequest
 from bounce_ingest.store import IngestStore
 from seevee_shared.auth import CurrentPrincipal, Principal, require_role

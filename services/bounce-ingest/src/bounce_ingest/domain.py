@@ -342,3 +342,26 @@ def bounce_row(
     if match is not None:
         settle(row, matched_columns(match))
     return row
+
+
+def keys_of_bounce(row: Bounce) -> CorrelationKeys:
+    """The keys a stored bounce carries towards its message (what the sweep and the handler look up)."""
+    return CorrelationKeys(
+        recipient=row.recipient,
+        occurred_at=row.bounced_at,
+        seevee_message_id=row.seevee_message_id,
+        provider_message_id=row.provider_message_id,
+        smtp_message_id=row.smtp_message_id,
+        workspace_scope=row.workspace_scope,
+    )
+
+
+def keys_of_complaint(row: Complaint) -> CorrelationKeys:
+    return CorrelationKeys(
+        recipient=row.recipient,
+        occurred_at=row.complained_at,
+        seevee_message_id=row.seevee_message_id,
+        provider_message_id=row.provider_message_id,
+        smtp_message_id=row.smtp_message_id,
+        workspace_scope=row.workspace_scope,
+    )

@@ -1,10 +1,11 @@
 """``message.sent``: remember the message, then match the bounces and complaints that were waiting for it."""
 
 from bounce_ingest import events_out
-from bounce_ingest.correlation import keys_of_bounce, keys_of_complaint
 from bounce_ingest.domain import (
     SentMessage,
     facts_of,
+    keys_of_bounce,
+    keys_of_complaint,
     matched_columns,
     normalize_message_id,
     normalize_recipient,

@@ -4,8 +4,7 @@ import asyncio
 from datetime import datetime, timedelta
 
 from bounce_ingest import events_out
-from bounce_ingest.correlation import keys_of_bounce, keys_of_complaint
-from bounce_ingest.domain import facts_of, matched_columns, settle
+from bounce_ingest.domain import facts_of, keys_of_bounce, keys_of_complaint, matched_columns, settle
 from bounce_ingest.models import BOUNCE_UNMATCHED
 from bounce_ingest.settings import IngestSettings
 from bounce_ingest.store import IngestStore

@@ -11,11 +11,11 @@ from fastapi import FastAPI
 from sqlmodel import select
 
 from bounce_ingest.app import create_app
-from bounce_ingest.bounds import TEXT_BOUNDS, TRUNCATED
 from bounce_ingest.dsn.budget import EmailBudget
 from bounce_ingest.hostile_emails import large_header_block, nested_multiparts
 from bounce_ingest.models import IngestBounce
 from bounce_ingest.providers.signing import SendGridSigner
+from bounce_ingest.record_bounces import TEXT_BOUNDS, TRUNCATED
 from bounce_ingest.settings import IngestSettings
 from seevee_shared.bus import OutboxRecord
 from seevee_shared.testing import TEST_JWT_SECRET, eventually, running_service, token

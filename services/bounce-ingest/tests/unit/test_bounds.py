@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bounce_ingest.bounds import (
+from bounce_ingest.record_bounces import (
     ID_BOUNDS,
     TEXT_BOUNDS,
     TRUNCATED,
