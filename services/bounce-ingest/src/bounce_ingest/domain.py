@@ -265,6 +265,15 @@ class Complaint:
     workspace_scope: str | None
 
 
+@dataclass
+class ReplayToken:
+    """A row of ``ingest_replay_tokens``: a signature token already used, with the body it came with."""
+
+    token: str
+    fingerprint: str
+    expires_at: datetime
+
+
 @dataclass(frozen=True, slots=True)
 class BounceFacts:
     """What a bounce itself says, whatever its match state: the stored row and every event about the
@@ -316,7 +325,7 @@ def matched_columns(match: Match, *, with_step: bool = True) -> dict[str, Any]:
 
 
 def settle(row: Any, columns: dict[str, Any]) -> None:
-    """Write ``columns`` into a row object (a store's dataclass or a session's model)."""
+    """Write ``columns`` into a row object (one the store holds)."""
     for name, value in columns.items():
         setattr(row, name, value)
 

@@ -3,10 +3,10 @@
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, delete
 
-from bounce_ingest.models import IngestReplayToken
+from bounce_ingest.store import IngestStore
 from seevee_shared.db import Database
+from seevee_shared.store import SqlRows
 
 
 class StoredReplayGuard:
@@ -24,9 +24,7 @@ class StoredReplayGuard:
 
     async def _admit_once(self, token: str, fingerprint: str, expires_at: datetime, now: datetime) -> bool:
         async with self._db.transaction() as session:
-            await session.exec(delete(IngestReplayToken).where(col(IngestReplayToken.expires_at) <= now))
-            known = await session.get(IngestReplayToken, token)
-            if known is not None:
-                return known.fingerprint == fingerprint
-            session.add(IngestReplayToken(token=token, fingerprint=fingerprint, expires_at=expires_at))
-        return True
+            store = IngestStore(SqlRows(await session.connection()))
+            admitted = await store.admit_token(token, fingerprint, expires_at, now)
+            await store.write()
+            return admitted

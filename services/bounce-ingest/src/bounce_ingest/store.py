@@ -8,7 +8,7 @@ whether anything waits for it. Most messages never bounce: their rows go in with
 write. Only when a bounce or complaint may be waiting does the store write the poll's messages early,
 so the correlation chain (which reads the rows) sees them, and lock the waiting rows it then settles.
 The sweep (``release_unmatched``): the due rows, locked, skipping those another replica holds. The
-API: a workspace's matched bounces, newest first.
+API: a workspace's matched bounces, newest first. The replay guard: signature tokens already used.
 
 Correlation (``matches``) loads the sent messages by each key kind in the chain's order, one ``In``
 load for every key set still unmatched, so a bounce matched by our echoed id costs no further load;
@@ -42,6 +42,7 @@ from bounce_ingest.models import (
     BOUNCE_UNMATCHED,
     IngestBounce,
     IngestComplaint,
+    IngestReplayToken,
     IngestSentMessage,
 )
 from seevee_shared.bus import Event, of_type
@@ -52,6 +53,7 @@ from seevee_shared.store.conditions import Matcher, Where
 SENT = Entity(IngestSentMessage, domain.SentMessage)
 BOUNCES = Entity(IngestBounce, domain.Bounce)
 COMPLAINTS = Entity(IngestComplaint, domain.Complaint)
+REPLAY_TOKENS = Entity(IngestReplayToken, domain.ReplayToken)
 _WAITING_IN = ((BOUNCES.table, "bounced_at"), (COMPLAINTS.table, "complained_at"))
 """Each table of rows that wait for their message, and the column saying when the row happened."""
 
@@ -67,7 +69,7 @@ _Probed = tuple[str, datetime, str, str | None, str | None]
 
 
 class IngestStore(Store):
-    entities = (SENT, BOUNCES, COMPLAINTS)
+    entities = (SENT, BOUNCES, COMPLAINTS, REPLAY_TOKENS)
 
     def __init__(self, rows: Rows) -> None:
         super().__init__(rows)
@@ -161,6 +163,17 @@ class IngestStore(Store):
         return await self.load_any(
             COMPLAINTS, _due(cutoff), order_by=["received_at"], limit=limit, lock="skip_locked"
         )
+
+    async def admit_token(self, token: str, fingerprint: str, expires_at: datetime, now: datetime) -> bool:
+        """Whether a signature token may be used with this body: a new token is recorded until it
+        expires, a known one admits only the body it first came with. Expired tokens go."""
+        for expired in await self.load(REPLAY_TOKENS, expires_at=AtMost(now)):
+            self.remove(expired)
+        known = [row for row in await self.load(REPLAY_TOKENS, token=token) if row.expires_at > now]
+        if known:
+            return known[0].fingerprint == fingerprint
+        self.add(domain.ReplayToken(token=token, fingerprint=fingerprint, expires_at=expires_at))
+        return True
 
     # What the API reads.
 
