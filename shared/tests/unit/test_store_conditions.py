@@ -13,7 +13,7 @@ from sqlalchemy.exc import StatementError
 
 from seevee_shared.db import UtcDateTime
 from seevee_shared.store import AtLeast, AtMost, Between, In, MemoryRows
-from seevee_shared.store.conditions import Where, bounded_parts, sql_conditions
+from seevee_shared.store.conditions import Where, bounded_parts, shape_of, sql_conditions
 
 PARIS = timezone(timedelta(hours=1))
 NEW_YORK = timezone(timedelta(hours=-5))
@@ -98,12 +98,16 @@ async def test_a_naive_time_bound_is_refused_as_the_database_refuses_it(
 @pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.dialect()], ids=["sqlite", "postgres"])
 def test_sql_ranges_are_between_and_comparisons(dialect: Dialect) -> None:
     where = {"at": Between(T0, T0 + timedelta(days=1)), "size": AtLeast(2), "id": AtMost(9)}
-    compiled = select(TIMES.c.id).where(*sql_conditions(TIMES, where)).compile(dialect=dialect)
+    shape, params = shape_of(where)
+    compiled = select(TIMES.c.id).where(*sql_conditions(TIMES, shape)).compile(dialect=dialect)
     sql = " ".join(str(compiled).split())
     assert "moments.at BETWEEN" in sql
     assert "moments.size >=" in sql
     assert "moments.id <=" in sql
-    assert sorted(compiled.params.values(), key=repr) == sorted([T0, T0 + timedelta(days=1), 2, 9], key=repr)
+    bound = compiled.construct_params(params).values()
+    assert sorted(bound, key=repr) == sorted([T0, T0 + timedelta(days=1), 2, 9], key=repr)
+    assert shape_of({**where, "size": AtLeast(5)})[0] == shape, "the shape leaves the values out"
+    assert sql_conditions(TIMES, shape) is sql_conditions(TIMES, shape), "built once per shape"
 
 
 def test_a_where_listing_too_many_values_is_cut_into_disjoint_parts() -> None:

@@ -7,11 +7,12 @@ taken as the column's type binds it, so on a ``UtcDateTime`` column a bound in a
 same instant on every backend, and a naive one is refused everywhere (``StatementError``).
 """
 
+import functools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Column, ColumnElement, Table, and_, func
+from sqlalchemy import Column, ColumnElement, Integer, String, Table, and_, bindparam, func
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import StatementError
@@ -81,28 +82,86 @@ Where = Mapping[str, Any]
 """Column name -> a value it must equal (None: IS NULL), or a ``Condition``."""
 
 
-def sql_conditions(table: Table, where: Where) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
+Shape = tuple[tuple[str, str], ...]
+"""Which columns a ``Where`` tests, and how: all its SQL depends on, its values aside."""
+
+
+def shape_of(where: Where, prefix: str = "") -> tuple[Shape, dict[str, Any]]:
+    """The shape of ``where`` and the values its conditions bind (named ``prefix``, column, kind).
+
+    Statements are built once per shape (``sql_conditions``) and reused: SQLAlchemy then finds the
+    compiled form by a cache key it computed once, where a statement built per call is walked per call.
+    """
+    shape: list[tuple[str, str]] = []
+    params: dict[str, Any] = {}
     for name, wanted in where.items():
-        column = table.c[name]
+        key = f"{prefix}{name}"
         if isinstance(wanted, In):
-            conditions.append(column.in_(list(wanted.values)))
+            shape.append((name, "in"))
+            params[f"{key}_in"] = list(wanted.values)
         elif isinstance(wanted, Between):
-            conditions.append(column.between(wanted.lo, wanted.hi))
+            shape.append((name, "between"))
+            params[f"{key}_lo"], params[f"{key}_hi"] = wanted.lo, wanted.hi
         elif isinstance(wanted, AtLeast):
-            conditions.append(column >= wanted.lo)
+            shape.append((name, "at_least"))
+            params[f"{key}_lo"] = wanted.lo
         elif isinstance(wanted, AtMost):
-            conditions.append(column <= wanted.hi)
+            shape.append((name, "at_most"))
+            params[f"{key}_hi"] = wanted.hi
         elif isinstance(wanted, Below):
-            conditions.append(column < wanted.hi)
+            shape.append((name, "below"))
+            params[f"{key}_hi"] = wanted.hi
         elif isinstance(wanted, StartsWith):
-            exact = func.substr(column, 1, len(wanted.prefix)) == wanted.prefix
-            conditions.append(and_(column.startswith(wanted.prefix, autoescape=True), exact))
+            shape.append((name, "starts_with"))
+            params[f"{key}_like"] = _like_prefix(wanted.prefix)
+            params[f"{key}_prefix"], params[f"{key}_length"] = wanted.prefix, len(wanted.prefix)
         elif wanted is None:
+            shape.append((name, "null"))
+        else:
+            shape.append((name, "eq"))
+            params[f"{key}_eq"] = wanted
+    return tuple(shape), params
+
+
+@functools.lru_cache(maxsize=1024)
+def sql_conditions(table: Table, shape: Shape, prefix: str = "") -> tuple[ColumnElement[bool], ...]:
+    """The conditions of a shape on ``table``, each value a parameter named as ``shape_of`` names it."""
+    conditions: list[ColumnElement[bool]] = []
+    for name, kind in shape:
+        column, key = table.c[name], f"{prefix}{name}"
+        if kind == "in":
+            conditions.append(column.in_(bindparam(f"{key}_in", expanding=True)))
+        elif kind == "between":
+            conditions.append(column.between(bindparam(f"{key}_lo"), bindparam(f"{key}_hi")))
+        elif kind == "at_least":
+            conditions.append(column >= bindparam(f"{key}_lo"))
+        elif kind == "at_most":
+            conditions.append(column <= bindparam(f"{key}_hi"))
+        elif kind == "below":
+            conditions.append(column < bindparam(f"{key}_hi"))
+        elif kind == "starts_with":
+            length, prefix_ = (
+                bindparam(f"{key}_length", type_=Integer),
+                bindparam(f"{key}_prefix", type_=String),
+            )
+            exact = func.substr(column, 1, length) == prefix_
+            conditions.append(and_(column.like(bindparam(f"{key}_like"), escape=_ESCAPE), exact))
+        elif kind == "null":
             conditions.append(column.is_(None))
         else:
-            conditions.append(column == wanted)
-    return conditions
+            conditions.append(column == bindparam(f"{key}_eq"))
+    return tuple(conditions)
+
+
+_ESCAPE = "/"
+
+
+def _like_prefix(prefix: str) -> str:
+    """A ``LIKE`` pattern matching text that begins with ``prefix`` taken literally (what
+    SQLAlchemy's ``startswith(autoescape=True)`` writes, as a bound value)."""
+    for special in (_ESCAPE, "%", "_"):
+        prefix = prefix.replace(special, _ESCAPE + special)
+    return f"{prefix}%"
 
 
 MAX_LISTED = 5_000

@@ -7,10 +7,27 @@ of them), an order, a limit and a row lock. Writes are bulk inserts, updates and
 key, one statement per table for a whole poll.
 """
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Table, UniqueConstraint, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Delete,
+    Insert,
+    Select,
+    Table,
+    UniqueConstraint,
+    Update,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -21,9 +38,11 @@ from seevee_shared.store.conditions import (
     Lock,
     Matcher,
     Order,
+    Shape,
     Where,
     bounded_parts,
     nothing_matches,
+    shape_of,
     sql_conditions,
 )
 
@@ -60,7 +79,11 @@ class Rows(Protocol):
 
 
 class SqlRows:
-    """Rows in the database, on the caller's connection and inside its transaction."""
+    """Rows in the database, on the caller's connection and inside its transaction.
+
+    Each statement is built once per table and shape (columns, conditions, order) and reused, so
+    SQLAlchemy's compiled cache answers it without walking a new statement per call.
+    """
 
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
@@ -70,37 +93,36 @@ class SqlRows:
             return []
         found: list[Row] = []
         for part in bounded_parts(where):
-            result = await self.connection.execute(select(table).where(*sql_conditions(table, part)))
-            found.extend(dict(mapping) for mapping in result.mappings())
+            shape, params = shape_of(part, "a0_")
+            found.extend(await self._rows(_select(table, (shape,)), params))
         return found
 
     async def insert(self, table: Table, rows: Sequence[Row]) -> None:
         if rows:
-            await self.connection.execute(insert(table), list(rows))
+            await self.connection.execute(_insert(table), list(rows))
 
     async def update(self, table: Table, rows: Sequence[Row]) -> None:
         if not rows:
             return
-        keys = [column.name for column in table.primary_key.columns]
-        values = [name for name in rows[0] if name not in keys]
-        statement = (
-            update(table)
-            .where(*(table.c[name] == bindparam(f"key_{name}") for name in keys))
-            .values({name: bindparam(f"new_{name}") for name in values})
-        )
+        keys = _keys(table)
+        values = tuple(name for name in rows[0] if name not in keys)
         params = [
             {**{f"key_{name}": row[name] for name in keys}, **{f"new_{name}": row[name] for name in values}}
             for row in rows
         ]
-        await self.connection.execute(statement, params)
+        await self.connection.execute(_update(table, values), params)
 
     async def delete(self, table: Table, rows: Sequence[Row]) -> None:
         if not rows:
             return
-        keys = [column.name for column in table.primary_key.columns]
-        statement = delete(table).where(*(table.c[name] == bindparam(f"key_{name}") for name in keys))
+        keys = _keys(table)
         params = [{f"key_{name}": row[name] for name in keys} for row in rows]
-        await self.connection.execute(statement, params)
+        await self.connection.execute(_delete(table), params)
+
+    async def _rows(self, statement: Select[Any], params: dict[str, Any]) -> list[Row]:
+        result = await self.connection.execute(statement, params)
+        names = tuple(result.keys())
+        return [dict(zip(names, row, strict=True)) for row in result]
 
     async def fetch_any(
         self,
@@ -114,17 +136,68 @@ class SqlRows:
         wanted = [where for where in _listed(alternatives) if not nothing_matches(where)]
         if not wanted:
             return []
-        statement = select(table).where(or_(*(and_(*sql_conditions(table, where)) for where in wanted)))
-        for order in order_by:
-            statement = statement.order_by(
-                table.c[order.column].desc() if isinstance(order, Desc) else table.c[order]
-            )
-        if limit is not None:
-            statement = statement.limit(limit)
-        if lock is not None:
-            statement = statement.with_for_update(skip_locked=lock == "skip_locked")
-        result = await self.connection.execute(statement)
-        return [dict(mapping) for mapping in result.mappings()]
+        shapes: list[Shape] = []
+        params: dict[str, Any] = {}
+        for number, where in enumerate(wanted):
+            shape, bound = shape_of(where, f"a{number}_")
+            shapes.append(shape)
+            params.update(bound)
+        return await self._rows(_select(table, tuple(shapes), tuple(order_by), limit, lock), params)
+
+
+@functools.lru_cache(maxsize=1024)
+def _select(
+    table: Table,
+    shapes: tuple[Shape, ...],
+    order_by: tuple[Order, ...] = (),
+    limit: int | None = None,
+    lock: Lock | None = None,
+) -> Select[Any]:
+    """The rows matching any of the shapes' conditions; alternative ``n`` binds its values as
+    ``shape_of(where, f"a{n}_")`` names them."""
+    if len(shapes) == 1:
+        statement = select(table).where(*sql_conditions(table, shapes[0], "a0_"))
+    else:
+        matching = [_all(sql_conditions(table, shape, f"a{n}_")) for n, shape in enumerate(shapes)]
+        statement = select(table).where(or_(*matching))
+    for order in order_by:
+        statement = statement.order_by(
+            table.c[order.column].desc() if isinstance(order, Desc) else table.c[order]
+        )
+    if limit is not None:
+        statement = statement.limit(limit)
+    if lock is not None:
+        statement = statement.with_for_update(skip_locked=lock == "skip_locked")
+    return statement
+
+
+def _all(conditions: tuple[ColumnElement[bool], ...]) -> ColumnElement[bool]:
+    """Every condition holds (none: any row does)."""
+    return and_(*conditions) if conditions else true()
+
+
+@functools.cache
+def _keys(table: Table) -> tuple[str, ...]:
+    return tuple(column.name for column in table.primary_key.columns)
+
+
+@functools.cache
+def _insert(table: Table) -> Insert:
+    return insert(table)
+
+
+@functools.lru_cache(maxsize=1024)
+def _update(table: Table, values: tuple[str, ...]) -> Update:
+    return (
+        update(table)
+        .where(*(table.c[name] == bindparam(f"key_{name}") for name in _keys(table)))
+        .values({name: bindparam(f"new_{name}") for name in values})
+    )
+
+
+@functools.cache
+def _delete(table: Table) -> Delete:
+    return delete(table).where(*(table.c[name] == bindparam(f"key_{name}") for name in _keys(table)))
 
 
 class MemoryRows:
