@@ -3,7 +3,8 @@
 import logging
 import sys
 from collections.abc import Mapping, MutableMapping
-from contextlib import AbstractContextManager
+from contextvars import ContextVar, Token
+from types import TracebackType
 from typing import Any, Protocol
 
 import structlog
@@ -101,6 +102,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level.upper())
     structlog.configure(
         processors=[
+            _add_event,
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -124,11 +126,43 @@ class _Identified(Protocol):
     def subject(self) -> str: ...
 
 
-def event_log_context(event: _Identified) -> AbstractContextManager[None]:
-    """Every line logged while an event is handled carries its id, its contact and its trace."""
-    return structlog.contextvars.bound_contextvars(
-        event_id=event.id, event_type=event.type, contact_id=event.subject, trace_id=event.id
-    )
+_EVENT: ContextVar["_Identified | None"] = ContextVar("seevee_log_event", default=None)
+"""The event being handled; its fields are added only to lines actually written (most are filtered)."""
+
+
+def _add_event(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Before the bound context: the event's ids win over a request's, a line's own fields over both."""
+    event = _EVENT.get()
+    if event is not None:
+        event_dict.setdefault("event_id", event.id)
+        event_dict.setdefault("event_type", event.type)
+        event_dict.setdefault("contact_id", event.subject)
+        event_dict.setdefault("trace_id", event.id)
+    return event_dict
+
+
+class event_log_context:  # noqa: N801  (used as a function: ``with event_log_context(meta):``)
+    """Every line logged while an event is handled carries its id, its contact and its trace.
+
+    One context variable set per event: the fields are read from the event when a line is written,
+    not bound eagerly for the thousands of events of a poll that log nothing.
+    """
+
+    __slots__ = ("_event", "_token")
+
+    def __init__(self, event: _Identified) -> None:
+        self._event = event
+        self._token: Token[_Identified | None] | None = None
+
+    def __enter__(self) -> None:
+        self._token = _EVENT.set(self._event)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if self._token is not None:
+            _EVENT.reset(self._token)
+            self._token = None
 
 
 def get_logger(name: str) -> Any:
