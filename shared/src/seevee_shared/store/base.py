@@ -10,7 +10,8 @@ a change made by one event is what the next event of the poll sees.
 
 import dataclasses
 import functools
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import Table
@@ -52,9 +53,22 @@ class Entity(Generic[E]):
             raise TypeError(f"{row.__name__} must have exactly the columns of {self.table.name}")
         self._copied = not hasattr(row, "__slots__")
         """A plain dataclass's fields are its ``__dict__``: copied whole, the quickest row there is."""
+        self._filled = self._copied and not hasattr(row, "__post_init__")
+        """... and a loaded row can become its ``__dict__`` without a call of ``__init__`` per row."""
+        self.key: Callable[[Any], tuple[Any, ...]] = _tuple_getter(operator.attrgetter, self.keys)
+        """The primary key of an object."""
+        self.row_key: Callable[[Mapping[str, Any]], tuple[Any, ...]] = _tuple_getter(
+            operator.itemgetter, self.keys
+        )
+        """The primary key of a row."""
 
-    def key(self, obj: Any) -> tuple[Any, ...]:
-        return tuple(getattr(obj, name) for name in self.keys)
+    def build(self, mapping: Row) -> E:
+        """The object of a loaded row (which it keeps as its fields when it is a plain dataclass)."""
+        if self._filled:
+            obj: E = object.__new__(self.row)
+            vars(obj).update(mapping)
+            return obj
+        return self.row(**mapping)
 
     def values(self, obj: Any) -> Row:
         """The row of an object: its fields, which are exactly the columns."""
@@ -100,15 +114,7 @@ class Store:
     async def load(self, entity: Entity[E], **where: Any) -> list[E]:
         """The rows of ``entity`` matching ``where``, as the objects this store already holds for them
         when it does (so a change not yet written is never overwritten by an older read)."""
-        found: list[E] = []
-        for mapping in await self.rows.fetch(entity.table, where):
-            identity = (entity.table.name, tuple(mapping[name] for name in entity.keys))
-            known = self._known.get(identity)
-            if known is None:
-                known = entity.row(**mapping)
-                self._known[identity] = known
-            found.append(known)
-        return found
+        return self._as_loaded(entity, await self.rows.fetch(entity.table, where))
 
     async def load_any(
         self,
@@ -124,13 +130,17 @@ class Store:
         rows = await self.rows.fetch_any(
             entity.table, alternatives, order_by=order_by, limit=limit, lock=lock
         )
+        return self._as_loaded(entity, rows)
+
+    def _as_loaded(self, entity: Entity[E], rows: list[Row]) -> list[E]:
+        """The objects of loaded rows: those already held where there are some, else new ones."""
         found: list[E] = []
+        name, key_of, known_objects = entity.table.name, entity.row_key, self._known
         for mapping in rows:
-            identity = (entity.table.name, tuple(mapping[name] for name in entity.keys))
-            known = self._known.get(identity)
+            identity = (name, key_of(mapping))
+            known = known_objects.get(identity)
             if known is None:
-                known = entity.row(**mapping)
-                self._known[identity] = known
+                known = known_objects[identity] = entity.build(mapping)
             found.append(known)
         return found
 
@@ -215,6 +225,14 @@ def _write_order(tables: tuple[Table, ...]) -> list[str]:
         return []
     ours = {table.name for table in tables}
     return [table.name for table in tables[0].metadata.sorted_tables if table.name in ours]
+
+
+def _tuple_getter(getter: Any, names: tuple[str, ...]) -> Any:
+    """``getter(*names)`` that always answers a tuple (``itemgetter`` of one name answers the value)."""
+    if len(names) == 1:
+        one = getter(names[0])
+        return lambda source: (one(source),)
+    return getter(*names)
 
 
 def _outbox_row(event: CloudEvent, now: Any) -> Row:
