@@ -9,6 +9,7 @@ thread-service, refund-service (``message.bounced``) and bounce-ingest (``messag
 """
 
 import asyncio
+import gc
 import sys
 import tempfile
 import time
@@ -134,6 +135,7 @@ async def consume(service: str, count: int) -> None:
         await consumer.apply(polled(feed.before[start : start + POLL]))
     records = [polled(feed.events[start : start + POLL]) for start in range(0, len(feed.events), POLL)]
     await consumer.apply(records[0])  # warm-up
+    gc.freeze()  # as a started service does (``ServiceRuntime.start``)
 
     async def polls() -> None:
         for poll in records[1:]:

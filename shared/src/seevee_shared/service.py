@@ -6,6 +6,7 @@ the FastAPI app whose lifespan migrates the store, starts the relay and the cons
 
 import asyncio
 import contextlib
+import gc
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
@@ -140,6 +141,7 @@ class ServiceRuntime:
         await self.broker.start()
         for loop in self.background:
             self._tasks.append(asyncio.create_task(_supervised(loop, self.db, self.settings)))
+        gc.freeze()  # what startup made lives as long as the process: no collection rescans it per poll
         log.info("service started", service=self.name)
 
     async def stop(self) -> None:
