@@ -52,13 +52,20 @@ class UtcDateTime(TypeDecorator[datetime]):
     def bind_processor(self, dialect: Dialect) -> Processor:
         driver = self.impl_instance.dialect_impl(dialect).bind_processor(dialect)
         if dialect.name == "sqlite" and driver is not None and _stores_isoformat(driver):
+            last: list[tuple[datetime | None, str | None]] = [(None, None)]
+            """The last value bound and its text (one tuple, swapped whole: the driver's threads
+            share it): a poll's rows mostly carry one ``now`` for all of them."""
 
             def to_sqlite(value: datetime | None) -> str | None:
                 if value is None:
                     return None
-                if value.tzinfo is not UTC:
-                    value = _utc(value)
-                return value.isoformat(" ", "microseconds")[:26]  # the zone dropped, as stored
+                seen, text = last[0]
+                if value is seen:
+                    return text
+                moment = value if value.tzinfo is UTC else _utc(value)
+                text = moment.isoformat(" ", "microseconds")[:26]  # the zone dropped, as stored
+                last[0] = (value, text)
+                return text
 
             return to_sqlite
 
