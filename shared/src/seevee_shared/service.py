@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import structlog
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import APIRouter, FastAPI, Request, Response
 from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -84,6 +84,7 @@ class ServiceRuntime:
             None,
             batch_size=settings.outbox_batch_size,
             poll_seconds=settings.outbox_poll_seconds,
+            reconcile_with=self._topic_reader,
         )
         self.consumer: EventConsumer | None = None
         if handlers:
@@ -103,6 +104,16 @@ class ServiceRuntime:
         self.migrations_dir = migrations_dir
         self.background = background
         self._tasks: list[asyncio.Task[None]] = []
+
+    def _topic_reader(self) -> AIOKafkaConsumer:
+        """A consumer with no group, for the relay to look up what a killed predecessor sent."""
+        return AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            client_id=f"{self.name}-outbox-reconcile",
+            group_id=None,
+            enable_auto_commit=False,
+            **client_options(self.settings),
+        )
 
     async def migrate(self) -> None:
         if self.migrations_dir is not None:

@@ -1,18 +1,22 @@
 """The outbox relay against the real broker: in order, once, also with two relays on one store; a row
 the broker can never take is dead-lettered; a killed relay's journaled marks are not sent again; on
-PostgreSQL the marks do not queue for a pooled connection."""
+PostgreSQL the marks do not queue for a pooled connection; a restarted relay does not send again what
+its killed predecessor sent but never marked."""
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaConsumer
 from sqlmodel import SQLModel, col, func, select
 
 from seevee_shared.bus import OutboxRelay
 from seevee_shared.bus.outbox import DEAD_LETTERED, new_producer
+from seevee_shared.bus.outbox_batches import HEADERS
 from seevee_shared.bus.outbox_marks import JournalMarks, StoreMarks, marks_for
+from seevee_shared.bus.outbox_reconcile import RECONCILED, Budget
 from seevee_shared.bus.tables import OutboxDeadLetter, OutboxRecord
 from seevee_shared.cloudevents import CloudEvent
 from seevee_shared.db import Database
@@ -232,3 +236,73 @@ async def test_marks_go_through_while_every_pooled_connection_is_busy(postgres_u
         ).all()
     await db.dispose()
     assert sorted(pending) == sorted(event.id for event in events[1_100:])
+
+
+def _reader(bootstrap: str) -> Callable[[], AIOKafkaConsumer]:
+    return lambda: AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+
+
+@pytest.mark.parametrize(
+    ("backend", "budget", "repeated"),
+    [
+        ("sqlite", Budget(), 0),
+        pytest.param("postgres", Budget(), 0, marks=pytest.mark.postgres),
+        ("sqlite", Budget(records=0), 120),
+    ],
+    ids=["sqlite", "postgres", "no-budget"],
+)
+async def test_a_restarted_relay_marks_what_its_killed_predecessor_sent_instead_of_sending_it_again(
+    tmp_path: Path,
+    kafka_bootstrap: str,
+    backend: str,
+    budget: Budget,
+    repeated: int,
+    request: pytest.FixtureRequest,
+) -> None:
+    """The first 120 of 200 rows reached the topic but were never marked (a kill -9 after the acks):
+    the next relay finds them there and publishes only the other 80. With no budget to read the topic
+    it publishes all 200 again: at least once stays the rule."""
+    batch = unique_topic_suffix()
+    db = await _store(tmp_path, request.getfixturevalue("postgres_url") if backend == "postgres" else None)
+    await publish(db, (reveal(batch, n) for n in range(200)))
+    async with db.transaction() as session:
+        rows = (
+            await session.exec(
+                select(OutboxRecord.key, OutboxRecord.payload)
+                .where(col(OutboxRecord.published_at).is_(None))
+                .order_by(col(OutboxRecord.seq))
+            )
+        ).all()
+    producer = new_producer(kafka_bootstrap, "relay-reconcile")
+    await producer.start()
+    try:
+        killed = [
+            await producer.send(Topic.CONTACT_REVEALED, key=key.encode(), value=payload, headers=HEADERS)
+            for key, payload in rows[:120]
+        ]
+        await asyncio.gather(*killed)
+        found_before = RECONCILED._value.get()
+        relay = OutboxRelay(db, producer, reconcile_with=_reader(kafka_bootstrap), reconcile_budget=budget)
+        try:
+            while await relay.publish_pending():
+                pass
+        finally:
+            relay.close()
+    finally:
+        await producer.stop()
+    seen = await consume(
+        kafka_bootstrap,
+        Topic.CONTACT_REVEALED,
+        200 + repeated + 1,
+        timeout=8,
+        where=lambda e: e.data["reveal_id"].startswith(f"r-{batch}-"),
+    )
+    async with db.transaction() as session:
+        pending = (
+            await session.exec(select(func.count()).where(col(OutboxRecord.published_at).is_(None)))
+        ).one()
+    await db.dispose()
+    ids = [event.id for event in seen]
+    assert len(set(ids)) == 200 and pending == 0
+    assert len(ids) - 200 == repeated
+    assert RECONCILED._value.get() - found_before == 120 - repeated

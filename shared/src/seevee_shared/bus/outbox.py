@@ -4,8 +4,9 @@ Losing the relay loses nothing: unpublished rows stay until a relay (this one re
 replica) publishes them. The producer uses acks=all and idempotence, and rows go out in ``seq`` order,
 so events for one key keep their order. Replicas sharing a store take turns (a PostgreSQL advisory lock,
 or a file lock beside a SQLite file): two relays never send the same rows at once, nor out of order.
-Rows are marked as their acks arrive (``outbox_marks``), so a killed relay re-publishes only the few in
-flight; a row the broker can never take moves to ``outbox_dead_letter`` and the others flow.
+Rows are marked as their acks arrive (``outbox_marks``), and a restarted relay first marks what its killed
+predecessor had sent but not marked (``outbox_reconcile``), so a kill re-publishes little or nothing; a
+row the broker can never take moves to ``outbox_dead_letter`` and the others flow.
 """
 
 import asyncio
@@ -24,6 +25,7 @@ from sqlalchemy.engine import make_url
 from seevee_shared.bus.errors import is_transient, is_unsendable
 from seevee_shared.bus.outbox_batches import MAX_REQUEST_SIZE, Batch, RecordBatches, Row
 from seevee_shared.bus.outbox_marks import DeadRow, marks_for
+from seevee_shared.bus.outbox_reconcile import Budget, ConsumerFactory, last_marked, reconcile
 from seevee_shared.bus.tables import OutboxRecord
 from seevee_shared.db import Database, is_sqlite, utcnow
 from seevee_shared.logging import get_logger
@@ -123,6 +125,8 @@ class OutboxRelay:
         keep_sent: timedelta = timedelta(days=1),
         batches_per_turn: int = 50,
         settle_every: int = 2000,
+        reconcile_with: ConsumerFactory | None = None,
+        reconcile_budget: Budget | None = None,
     ) -> None:
         self.db = db
         self.producer = producer
@@ -138,6 +142,9 @@ class OutboxRelay:
         self._settling: asyncio.Task[None] | None = None
         self._isolate: set[str] = set()
         """Rows whose request was refused for good along with others: next time each goes alone."""
+        self._reconcile_with = reconcile_with
+        """Until the first turn: reads the topics for rows a killed relay sent but never marked."""
+        self.reconcile_budget = reconcile_budget or Budget()
 
     def close(self) -> None:
         """Release what the relay holds open between rounds (the turn's lock file, the journal)."""
@@ -178,6 +185,9 @@ class OutboxRelay:
         producer = self.producer
         if producer is None:
             raise RuntimeError("the relay has no started producer yet")
+        if self._reconcile_with is not None:
+            await self._reconcile(producer, self._reconcile_with)
+            self._reconcile_with = None
         await self._marks.settle()  # what a killed relay journaled is applied before the outbox is read
         turn = _Turn()
         in_flight: asyncio.Queue[Batch | None] = asyncio.Queue()
@@ -204,6 +214,19 @@ class OutboxRelay:
         if turn.retry_later is not None:
             raise turn.retry_later
         return turn.done
+
+    async def _reconcile(self, producer: AIOKafkaProducer, make_consumer: ConsumerFactory) -> None:
+        """Mark the pending rows the topics already hold (``outbox_reconcile``). A failure only costs
+        the repeats it would have spared (a principal that may not read its own topics, say): the
+        relay logs it and publishes as before."""
+        try:
+            marked_before = await last_marked(self.db)
+            await self._marks.settle()
+            found = await reconcile(self.db, producer, make_consumer, marked_before, self.reconcile_budget)
+            if found.event_ids:
+                await self._marks.record(found.event_ids, [])
+        except Exception as exc:
+            log.warning("outbox reconcile skipped; pending rows are published again", error=repr(exc))
 
     async def _read_after(self, cursor: int) -> list[Row]:
         """The next pending rows in ``seq`` order, from a snapshot that never waits for a writer."""

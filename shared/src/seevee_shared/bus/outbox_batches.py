@@ -59,6 +59,12 @@ def check_size(key: bytes, payload: bytes) -> None:
         )
 
 
+def partition_for(key: bytes, partitions: list[int]) -> int:
+    """The partition the producer's default partitioner gives a key (murmur2, as Java clients do)."""
+    hashed: int = murmur2(key)
+    return partitions[(hashed & 0x7FFFFFFF) % len(partitions)]
+
+
 @dataclass
 class _Open:
     builder: BatchBuilder
@@ -92,7 +98,7 @@ class RecordBatches:
             key_bytes = key.encode()
             try:
                 partitions = self._partitions.get(topic) or await self._load_partitions(topic)
-                partition = partitions[(murmur2(key_bytes) & 0x7FFFFFFF) % len(partitions)]
+                partition = partition_for(key_bytes, partitions)
                 check_size(key_bytes, payload)
             except Exception as exc:
                 batch.acks.append(None)
