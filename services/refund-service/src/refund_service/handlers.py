@@ -7,8 +7,7 @@ from typing import Any
 from refund_service.domain.eligibility import DEAD_DOMAIN_REASONS, domain_of
 from refund_service.mail_hosts import DomainChecker, MailHosts, domain_checker
 from refund_service.on_contact_revealed import on_contact_revealed
-from refund_service.on_message_bounced import on_message_bounced
-from refund_service.refunds import EligibilityRules, SpikeRules
+from refund_service.on_message_bounced import EligibilityRules, SpikeRules, on_message_bounced
 from refund_service.settings import RefundSettings
 from refund_service.store import HARD, RefundStore
 from seevee_shared.bus import Event, Handlers, of_type, on
@@ -38,10 +37,10 @@ def handlers(settings: RefundSettings, checker: DomainChecker | None = None) -> 
         store=partial(RefundStore, spike_window_days=settings.spike_window_days),
         topics={
             Topic.CONTACT_REVEALED: on(
-                ContactRevealed, partial(on_contact_revealed, eligibility=eligibility, spikes=spikes)
+                ContactRevealed, partial(on_contact_revealed, rules=eligibility, spikes=spikes)
             ),
             Topic.MESSAGE_BOUNCED: on(
-                MessageBounced, partial(on_message_bounced, eligibility=eligibility, spikes=spikes)
+                MessageBounced, partial(on_message_bounced, rules=eligibility, spikes=spikes)
             ),
         },
         prepare=prepare,

@@ -1,9 +1,14 @@
 """Reaction to `contact.revealed`: remember the reveal, then apply any bounce of its address that
-arrived first."""
+arrived first (the bounce's use case, from ``on_message_bounced``)."""
 
 from refund_service.domain.eligibility import domain_of
 from refund_service.domain.rows import Refund, Reveal
-from refund_service.refunds import EligibilityRules, SpikeRules, apply_bounce, flag_employer_if_spiking
+from refund_service.on_message_bounced import (
+    EligibilityRules,
+    SpikeRules,
+    apply_bounce,
+    flag_employer_if_spiking,
+)
 from refund_service.store import RefundStore
 from seevee_shared.bus import EventMeta
 from seevee_shared.events import ContactRevealed
@@ -14,7 +19,7 @@ async def on_contact_revealed(
     meta: EventMeta,
     store: RefundStore,
     *,
-    eligibility: EligibilityRules,
+    rules: EligibilityRules,
     spikes: SpikeRules,
 ) -> None:
     workspace_id = meta.workspace_id
@@ -39,6 +44,6 @@ async def on_contact_revealed(
     store.add_reveal(reveal)
     record: Refund | None = None  # a new reveal has no refund record yet
     for bounce in waiting:
-        record = await apply_bounce(store, reveal, record, bounce, eligibility)
+        record = await apply_bounce(store, reveal, record, bounce, rules)
     for bounce in waiting:
         await flag_employer_if_spiking(store, bounce, spikes)
