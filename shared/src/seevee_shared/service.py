@@ -146,6 +146,9 @@ class ServiceRuntime:
                     )
                 group.create_task(self.producer.start())
         except BaseExceptionGroup as failed:  # the operator reads the first failure itself
+            with contextlib.suppress(Exception):  # started before the failure, or half-way
+                await self.producer.stop()
+            self.producer = None
             raise failed.exceptions[0] from None
         self.relay.producer = self.producer
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox-relay"))

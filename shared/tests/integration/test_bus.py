@@ -19,7 +19,7 @@ from seevee_shared.bus.tables import InboxRecord, OutboxRecord
 from seevee_shared.cloudevents import CloudEvent
 from seevee_shared.events import ContactRevealed, MessageSent, Topic, dlq_topic
 from seevee_shared.kafka_admin import ensure_topics
-from seevee_shared.service import build_service
+from seevee_shared.service import ServiceRuntime, build_service
 from seevee_shared.settings import ServiceSettings
 from seevee_shared.store import Entity, Store
 from seevee_shared.testing import (
@@ -269,3 +269,34 @@ async def _true(value: bool) -> bool:
 
 async def _later(committed: Awaitable[int], offset: int) -> bool:
     return await committed > offset
+
+
+async def test_a_start_that_fails_stops_the_producer_it_started(
+    tmp_path: Path, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store, the topics and the producer start side by side: when the store fails after the
+    producer is connected, the producer is stopped too, not left running in a service that never ran."""
+    settings = ServiceSettings(
+        kafka_bootstrap_servers=kafka_bootstrap,
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/probe.db",
+        topic_create=False,
+    )
+    runtime = ServiceRuntime("probe", settings, None, tmp_path / "migrations", ())
+    made: list[AIOKafkaProducer] = []
+
+    async def migrate_fails_late() -> None:
+        producer = runtime.producer
+        assert producer is not None
+        made.append(producer)
+
+        async def connected() -> bool:
+            return producer._sender.sender_task is not None  # set once start() has bootstrapped
+
+        await eventually(connected, timeout=20, interval=0.05)
+        raise OperationalError("migrate", {}, Exception("the database refused"))
+
+    monkeypatch.setattr(runtime, "migrate", migrate_fails_late)
+    with pytest.raises(OperationalError):
+        await runtime.start()
+    assert made and made[0]._closed is True
+    assert runtime.producer is None
