@@ -64,6 +64,8 @@ class RefundStore(Store):
         self._bounces: dict[_Address, list[Bounce]] = {}
         self._refunds: dict[tuple[str, str], Refund | None] = {}
         self._history: dict[_Employer, EmployerHistory] = {}
+        self._checked: set[tuple[str, str, datetime]] = set()
+        """(workspace, employer, time) of the hard bounces whose spike check has what it reads."""
 
     async def preload(self, events: Sequence[Event[Any]]) -> None:
         wanted: dict[str, tuple[set[str], set[str], set[tuple[str, str]]]] = {}
@@ -141,6 +143,9 @@ class RefundStore(Store):
                     counted.setdefault(employer, []).append(span)
         await self._load_spans(workspace_id, Rows.HARD_BOUNCES, counted)
         await self._load_spans(workspace_id, Rows.REVEALS, counted)
+        self._checked.update(
+            (workspace_id, employer, at) for employer, times in checks.items() for at in times
+        )
 
     async def _load_spans(self, workspace_id: str, rows: Rows, wanted: dict[str, list[Span]]) -> None:
         """The employers' rows of one table inside the wanted spans, but those loaded already."""
@@ -261,7 +266,8 @@ class RefundStore(Store):
         """What the spike check of a hard bounce at ``at`` reads (loaded now if ``preload`` did not):
         the employer's flagged periods it touches and the rows of every window it falls in that ends
         outside them; None when there is no such window, so nothing is left to count."""
-        await self._load_checks(workspace_id, {employer_domain: {at}}, window_days)
+        if (workspace_id, employer_domain, at) not in self._checked:  # the poll's were loaded at once
+            await self._load_checks(workspace_id, {employer_domain: {at}}, window_days)
         history = self._employer(workspace_id, employer_domain)
         if spike.ends_to_count(at, history.hard_bounce_times(), window_days, history.flagged):
             return history

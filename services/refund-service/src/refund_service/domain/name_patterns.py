@@ -46,6 +46,8 @@ _NOT_LETTER = re.compile(r"[^a-z]")
 def fold(text: str) -> str:
     """Lower-case ASCII letters only: accents dropped, special letters transliterated."""
     lowered = text.lower()
+    if lowered.isascii():  # most addresses and names: nothing to transliterate or decompose
+        return lowered
     transliterated = "".join(_TRANSLITERATIONS.get(char, char) for char in lowered)
     decomposed = unicodedata.normalize("NFKD", transliterated)
     return "".join(char for char in decomposed if not unicodedata.combining(char))
@@ -118,7 +120,7 @@ def local_part_fits_name(local_part: str, first_name: str, last_name: str) -> bo
     """True if the local part follows a pattern of the name; None when the name gives nothing to compare."""
     if not _name_forms(first_name)[0] and not _name_forms(last_name)[0]:
         return None
-    if is_role_address(local_part):
-        return False
     canonical = canonical_local_part(local_part)
+    if canonical in ROLE_LOCAL_PARTS:
+        return False
     return bool(canonical) and fits_a_pattern(canonical, first_name, last_name)
