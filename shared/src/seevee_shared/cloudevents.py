@@ -56,13 +56,29 @@ class CloudEvent(_Envelope):
         event_id: str | None = None,
         time: datetime | None = None,
     ) -> "CloudEvent":
-        """Wrap an event payload; the type is its topic and ``subject`` (the Kafka key) its contact id."""
-        return cls(
+        """Wrap an event payload; the type is its topic and ``subject`` (the Kafka key) its contact id.
+
+        The payload is a model validated when it was made, so the envelope's own rules are checked
+        here directly instead of validating the whole event again (a tenth of a consumer's poll).
+        """
+        moment = time or datetime.now(UTC)
+        if moment.utcoffset() is None:
+            raise ValueError("an event's time must carry a timezone")
+        empty = [
+            name
+            for name, value in (("source", source), ("subject", subject), ("workspaceid", workspace_id))
+            if not value
+        ]
+        if empty:
+            raise ValueError(f"an event's {', '.join(empty)} must not be empty")
+        return cls.model_construct(
+            specversion="1.0",
             id=event_id or str(uuid.uuid4()),
             source=source,
             type=data.topic,
-            time=time or datetime.now(UTC),
+            time=moment,
             subject=subject,
+            datacontenttype="application/json",
             dataschema=f"urn:seevee:{data.topic}:{data.major}",
             workspaceid=workspace_id,
             data=data.model_dump(mode="json"),

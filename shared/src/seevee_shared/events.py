@@ -11,6 +11,8 @@ from typing import ClassVar, Final, Literal, get_args
 import pydantic
 from pydantic import BaseModel, ConfigDict
 
+from seevee_shared.ids import name_id
+
 
 class Topic(StrEnum):
     MESSAGE_SENT = "message.sent"
@@ -113,7 +115,7 @@ _BOUNCE_NAMESPACE = uuid.UUID("6f1d8f57-3b0c-5a8e-9d8e-2f9a0c7b5e11")
 def bounce_id_for(provider: str, provider_event_id: str, recipient: str) -> str:
     """UUIDv5 of provider + event id + recipient: a provider's retry can never become a second bounce."""
     name = f"{provider.lower()}\x1f{provider_event_id}\x1f{recipient.strip().lower()}"
-    return str(uuid.uuid5(_BOUNCE_NAMESPACE, name))
+    return name_id(_BOUNCE_NAMESPACE, name)
 
 
 class EventData(BaseModel):

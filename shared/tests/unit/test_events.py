@@ -1,4 +1,5 @@
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -56,6 +57,29 @@ def test_payload_mismatch_is_an_invalid_event() -> None:
 def test_naive_times_are_refused() -> None:
     with pytest.raises(ValueError, match="timezone"):
         MessageSent.model_validate({**SENT.model_dump(), "sent_at": "2026-11-01T09:00:00"})
+
+
+@pytest.mark.parametrize(
+    "envelope",
+    [
+        {"time": datetime(2026, 11, 1, 9, 0)},  # naive on purpose
+        {"subject": ""},
+        {"workspace_id": ""},
+        {"source": ""},
+    ],
+)
+def test_an_event_is_never_built_with_a_naive_time_or_an_empty_attribute(envelope: dict[str, Any]) -> None:
+    """The envelope's rules hold for the events we build as for those we decode."""
+    with pytest.raises(ValueError, match=r"timezone|empty"):
+        CloudEvent.build(
+            SENT, **{"source": "/seevee/sender", "workspace_id": "ws-1", "subject": "c-1", **envelope}
+        )
+
+
+def test_a_built_event_is_what_validating_it_gives() -> None:
+    event = CloudEvent.build(SENT, source="/seevee/sender", workspace_id="ws-1", subject="c-1")
+    assert CloudEvent.model_validate(event.model_dump()) == event
+    assert encode(CloudEvent.model_validate_json(encode(event))) == encode(event)
 
 
 @pytest.mark.parametrize(

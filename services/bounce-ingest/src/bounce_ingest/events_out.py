@@ -10,6 +10,7 @@ from typing import Any
 from bounce_ingest.domain import BounceFacts, Match
 from seevee_shared.cloudevents import CloudEvent
 from seevee_shared.events import BounceUnmatched, MessageBounced, MessageComplained
+from seevee_shared.ids import name_id
 from seevee_shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -59,7 +60,7 @@ def unmatched(facts: BounceFacts, workspace_scope: str | None) -> CloudEvent:
         source=SOURCE,
         workspace_id=workspace_scope or UNRESOLVED_WORKSPACE,
         subject=facts.bounce_id,
-        event_id=str(uuid.uuid5(uuid.UUID(facts.bounce_id), "bounce.unmatched")),
+        event_id=name_id(uuid.UUID(facts.bounce_id), "bounce.unmatched"),
     )
     log.debug("bounce unmatched", event_id=event.id, bounce_id=facts.bounce_id, recipient=facts.recipient)
     return event

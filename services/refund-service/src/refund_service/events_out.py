@@ -7,6 +7,7 @@ from refund_service.domain.eligibility import Basis, Status
 from refund_service.domain.rows import Refund, Spike
 from seevee_shared.cloudevents import CloudEvent
 from seevee_shared.events import EmployerBounceSpike, EventData, RefundDecided, RefundEligibilityRecorded
+from seevee_shared.ids import name_id
 
 SOURCE = "/seevee/refund-service"
 _EVENT_NAMESPACE = uuid.UUID("5d1c2b3a-4e5f-5a6b-9c7d-8e9f0a1b2c3d")
@@ -15,7 +16,7 @@ _EVENT_NAMESPACE = uuid.UUID("5d1c2b3a-4e5f-5a6b-9c7d-8e9f0a1b2c3d")
 def _event_id(*parts: str) -> str:
     """Derived from what the event says happened, so a re-applied poll can only publish it again
     under the same id (which the outbox and every inbox then absorb)."""
-    return str(uuid.uuid5(_EVENT_NAMESPACE, "\x1f".join(parts)))
+    return name_id(_EVENT_NAMESPACE, "\x1f".join(parts))
 
 
 def _refund(

@@ -19,6 +19,7 @@ from refund_service.store import HARD, RefundStore, recipient_key
 from seevee_shared.bus import EventMeta
 from seevee_shared.db import utcnow
 from seevee_shared.events import MessageBounced
+from seevee_shared.ids import name_id
 from seevee_shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -40,7 +41,7 @@ class SpikeRules:
 
 def refund_id_for(workspace_id: str, reveal_id: str) -> str:
     """Deterministic, so a replayed reveal or bounce can only ever find the same record."""
-    return str(uuid.uuid5(_REFUND_NAMESPACE, f"{workspace_id}\x1f{reveal_id}"))
+    return name_id(_REFUND_NAMESPACE, f"{workspace_id}\x1f{reveal_id}")
 
 
 def reveal_facts(reveal: Reveal) -> eligibility.Reveal:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from seevee_shared.events import BounceCategory, Category, MessageBounced
+from seevee_shared.ids import name_id
 
 TASK_KIND = "bounce_follow_up"
 
@@ -129,12 +130,12 @@ def can_close(status: str) -> bool:
 
 def task_id_for(workspace_id: str, bounce_id: str) -> str:
     """The task a bounce opens has an id derived from it, so replaying that bounce can't open another."""
-    return str(uuid.uuid5(_IDS, f"task\x1f{workspace_id}\x1f{bounce_id}"))
+    return name_id(_IDS, f"task\x1f{workspace_id}\x1f{bounce_id}")
 
 
 def created_event_id(task_id: str) -> str:
     """The id of a task's ``task.created``: derived, so a replay announces nothing new."""
-    return str(uuid.uuid5(_IDS, f"task.created\x1f{task_id}"))
+    return name_id(_IDS, f"task.created\x1f{task_id}")
 
 
 @dataclass

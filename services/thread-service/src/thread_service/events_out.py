@@ -4,6 +4,7 @@ import uuid
 
 from seevee_shared.cloudevents import CloudEvent
 from seevee_shared.events import ThreadMessageLabeled
+from seevee_shared.ids import name_id
 from thread_service import domain
 
 SOURCE = "/seevee/thread-service"
@@ -28,7 +29,7 @@ def message_labeled(
         source=SOURCE,
         workspace_id=message.workspace_id,
         subject=message.contact_id,
-        event_id=str(
-            uuid.uuid5(_LABEL_EVENT_NAMESPACE, f"{message.workspace_id}\x1f{message.message_id}\x1f{label}")
+        event_id=name_id(
+            _LABEL_EVENT_NAMESPACE, f"{message.workspace_id}\x1f{message.message_id}\x1f{label}"
         ),
     )

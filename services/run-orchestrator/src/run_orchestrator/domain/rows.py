@@ -17,6 +17,7 @@ from run_orchestrator.domain.rules import (
     plan_steps,
 )
 from seevee_shared.events import Category, RunCause
+from seevee_shared.ids import name_id
 
 
 def recipient_key(recipient: str) -> str:
@@ -29,7 +30,7 @@ _EVENT_IDS = uuid.UUID("6a1f0d3e-2b7c-5e48-9d15-3c8e7b2a4f60")
 
 def lifecycle_event_id(cause_event_id: str, run_id: str, kind: TransitionKind) -> str:
     """The id of the lifecycle event an incoming event causes: the same however often it is applied."""
-    return str(uuid.uuid5(_EVENT_IDS, f"{cause_event_id}:{run_id}:{kind}"))
+    return name_id(_EVENT_IDS, f"{cause_event_id}:{run_id}:{kind}")
 
 
 # The rows, as plain objects (their fields are the columns of ``models``).
