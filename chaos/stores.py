@@ -119,10 +119,11 @@ def _children_of(parent: int) -> list[int]:
 
 
 def _lock_exclusively(files: list[Path]) -> list[sqlite3.Connection]:
-    """An open ``BEGIN EXCLUSIVE`` on each file (waits for a writer already inside to finish)."""
+    """An open ``BEGIN EXCLUSIVE`` on each file (waits for a writer already inside to finish). The
+    connections are released from another worker thread than the one that opened them (one at a time)."""
     locks = []
     for path in files:
-        connection = sqlite3.connect(path, timeout=120, isolation_level=None)
+        connection = sqlite3.connect(path, timeout=120, isolation_level=None, check_same_thread=False)
         connection.execute("BEGIN EXCLUSIVE")
         locks.append(connection)
     return locks
