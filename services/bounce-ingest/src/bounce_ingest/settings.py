@@ -27,7 +27,7 @@ class IngestSettings(ServiceSettings, WebhookCredentials):
     )
     """Processes that parse raw bounce emails (off the event loop); one email at a time each."""
     parse_timeout_seconds: float = Field(
-        5, gt=0, validation_alias=AliasChoices("INGEST_PARSE_TIMEOUT_SECONDS", "parse_timeout_seconds")
+        1.5, gt=0, validation_alias=AliasChoices("INGEST_PARSE_TIMEOUT_SECONDS", "parse_timeout_seconds")
     )
     """A bounce email that takes longer to classify is refused (422) and its parser process replaced."""
     sns_fetch_timeout_seconds: float = Field(
