@@ -268,6 +268,44 @@ async def _distinct_ids_on(bootstrap: str, topic: str, expected: int) -> tuple[i
     return len(ids), len(set(ids))
 
 
+async def _diagnosis(project: ComposeProject, counts: dict[str, int]) -> str:
+    """What a stalled run looks like from outside: the effects found, each group's lag, each store's
+    unpublished outbox rows, and the warnings the services logged."""
+    lines = [f"effects found: {counts}"]
+    for group, topics in GROUP_TOPICS.items():
+        for topic in topics:
+            lines.append(f"lag {group} on {topic}: {await lag(project.kafka_bootstrap, group, [topic])}")
+    for service, (database, _expected) in DATABASES.items():
+        connection = await asyncpg.connect(
+            host="127.0.0.1",
+            port=project.port("POSTGRES_HOST_PORT"),
+            user="seevee",
+            password=project.env["POSTGRES_PASSWORD"],
+            database=database,
+        )
+        try:
+            pending = await connection.fetch(
+                "SELECT topic, count(*) AS n FROM outbox WHERE published_at IS NULL GROUP BY topic"
+            )
+            dead = await connection.fetchval("SELECT count(*) FROM outbox_dead_letter")
+            holders = await connection.fetch(
+                "SELECT a.pid, a.state, a.xact_start, a.client_addr FROM pg_locks l"
+                " JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND a.datname = $1",
+                database,
+            )
+        finally:
+            await connection.close()
+        lines.append(f"{service}: unpublished {dict(pending)}, outbox dead letters {dead}")
+        lines += [f"  relay turn held: {dict(holder)}" for holder in holders]
+    for service in [name for consumer in CONSUMERS for name in (consumer, f"{consumer}-replica")]:
+        logs = await asyncio.to_thread(
+            project.run, "--profile", "scale", "logs", "--no-color", "--tail=400", service, capture=True
+        )
+        worth = [line for line in logs.splitlines() if any(w in line.lower() for w in ("warn", "error"))]
+        lines += worth[-30:]
+    return "\n".join(lines)
+
+
 def _kill(container_id: str) -> None:
     subprocess.run(["docker", "kill", "--signal", "KILL", container_id], check=True, capture_output=True)
 
@@ -318,7 +356,11 @@ async def test_three_replicas_of_every_consumer_lose_and_double_nothing_when_one
                 found[what] = await _all_items(http, url + path, **params)
             return all(len(items) >= BOUNCES for items in found.values())
 
-        await eventually(every_effect_is_there, timeout=900, interval=5.0)
+        try:
+            await eventually(every_effect_is_there, timeout=900, interval=5.0)
+        except AssertionError:
+            print(await _diagnosis(project, {what: len(items) for what, items in found.items()}), flush=True)
+            raise
         counts = {what: len(items) for what, items in found.items()}
         print(f"\nscaling test: {BOUNCES} bounces, effects {counts}", flush=True)
         assert counts == dict.fromkeys(checks, BOUNCES)
