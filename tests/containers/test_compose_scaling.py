@@ -268,6 +268,23 @@ async def _distinct_ids_on(bootstrap: str, topic: str, expected: int) -> tuple[i
     return len(ids), len(set(ids))
 
 
+async def _dead_lettered(bootstrap: str) -> dict[str, int]:
+    """Records on each ``dlq.<group>`` topic there is."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        topics = sorted(topic for topic in await consumer.topics() if topic.startswith("dlq."))
+        partitions = [
+            TopicPartition(topic, partition)
+            for topic in topics
+            for partition in consumer.partitions_for_topic(topic) or ()
+        ]
+        ends = await consumer.end_offsets(partitions) if partitions else {}
+        return {topic: sum(end for tp, end in ends.items() if tp.topic == topic) for topic in topics}
+    finally:
+        await consumer.stop()
+
+
 async def _diagnosis(project: ComposeProject, counts: dict[str, int]) -> str:
     """What a stalled run looks like from outside: the effects found, each group's lag, each store's
     unpublished outbox rows, and the warnings the services logged."""
@@ -275,6 +292,7 @@ async def _diagnosis(project: ComposeProject, counts: dict[str, int]) -> str:
     for group, topics in GROUP_TOPICS.items():
         for topic in topics:
             lines.append(f"lag {group} on {topic}: {await lag(project.kafka_bootstrap, group, [topic])}")
+    lines.append(f"dead-lettered records: {await _dead_lettered(project.kafka_bootstrap)}")
     for service, (database, _expected) in DATABASES.items():
         connection = await asyncpg.connect(
             host="127.0.0.1",
