@@ -25,12 +25,13 @@ from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.middlewares import AckPolicy
 from prometheus_client import Counter
+from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from seevee_shared.bus.errors import PERMANENT, is_transient
 from seevee_shared.bus.seam import Event, Handlers, applied_already, apply_poll
 from seevee_shared.cloudevents import InvalidEvent
-from seevee_shared.db import Database
+from seevee_shared.db import Database, is_sqlite
 from seevee_shared.events import dlq_topic
 from seevee_shared.logging import get_logger
 from seevee_shared.store.rows import SqlRows
@@ -57,6 +58,37 @@ DLQ_HEADERS = (
 
 DeadLetterSink = Callable[..., Awaitable[Any]]
 """``(value, topic, key=, headers=)``: the broker's ``publish`` unless a test gives its own."""
+
+
+_KEY_LOCK_CLASS = 0x5EE7
+"""First half of the two-int advisory keys that hold a record key (a space apart from the relay's turn)."""
+
+_HOLD_KEYS = text(
+    "SELECT count(pg_advisory_xact_lock(:lock_class, k)) FROM (SELECT k FROM unnest(CAST(:keys AS integer[]))"
+    " AS k ORDER BY k) AS ordered"
+)
+
+
+def key_lock_ids(keys: Sequence[bytes | None]) -> list[int]:
+    """The 32-bit advisory key of each distinct record key, ascending (every poll locks in one order, so
+    two polls never wait on each other in a cycle; two keys sharing one only wait for each other)."""
+    digests = {hashlib.blake2b(key, digest_size=4).digest() for key in keys if key}
+    return sorted(int.from_bytes(digest, "big", signed=True) for digest in digests)
+
+
+async def hold_keys(db: Database, session: AsyncSession, keys: Sequence[bytes | None]) -> None:
+    """On PostgreSQL, hold each record key of the poll until the transaction ends.
+
+    Events about one contact arrive on several topics, which two replicas may hold at once (a rebalance
+    hands a partition on while its old owner still applies a poll, and topics need not be assigned
+    alike). Each handler reads what the other topic left, then writes: under READ COMMITTED two such
+    transactions would each miss the other (a bounce kept waiting for a reveal that was committed
+    beside it). Holding the key makes the second wait and then read the first's rows. SQLite's
+    BEGIN IMMEDIATE already runs one writer at a time."""
+    ids = key_lock_ids(keys)
+    if ids and not is_sqlite(db.url):
+        connection = await session.connection()
+        await connection.execute(_HOLD_KEYS, {"lock_class": _KEY_LOCK_CLASS, "keys": ids})
 
 
 @dataclass
@@ -203,6 +235,7 @@ class EventConsumer:
         dead: list[_Dead] = []
         await self._prepare([item.event for item in live])
         async with self.db.transaction() as session:
+            await hold_keys(self.db, session, [item.record.key for item in live])
             rows = SqlRows(await session.connection())
             done = await applied_already(rows, self.group, [item.event.meta.id for item in live])
             for item in live:
@@ -218,6 +251,7 @@ class EventConsumer:
         events = [item.event for item in live]
         await self._prepare(events)
         async with self.db.transaction() as session:
+            await hold_keys(self.db, session, [item.record.key for item in live])
             rows = SqlRows(await session.connection())
             applied = await apply_poll(self.handlers, rows, self.group, events)
         _count(self.group, "applied", [event.meta.topic for event in applied])
