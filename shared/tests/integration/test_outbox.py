@@ -236,6 +236,11 @@ async def test_marks_go_through_while_every_pooled_connection_is_busy(postgres_u
     assert sorted(pending) == sorted(event.id for event in events[1_100:])
 
 
+async def _drain(relay: OutboxRelay) -> None:
+    while await relay.publish_pending():
+        pass
+
+
 def _reader(bootstrap: str) -> Callable[[], AIOKafkaConsumer]:
     return lambda: AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
 
@@ -301,3 +306,56 @@ async def test_a_restarted_relay_marks_what_its_killed_predecessor_sent_instead_
     assert len(set(ids)) == 200 and pending == 0
     assert len(ids) - 200 == repeated
     assert RECONCILED._value.get() - found_before == 120 - repeated
+
+
+async def test_a_broker_that_never_answers_the_look_up_only_costs_repeats(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    """The reconcile reader reaches a broker that accepts and then says nothing (killed mid-look-up):
+    the look-up gives up within its overall budget and the relay publishes every pending row."""
+    batch = unique_topic_suffix()
+    db = await _store(tmp_path, None)
+    await publish(db, (reveal(batch, n) for n in range(30)))
+    held: list[asyncio.StreamWriter] = []
+
+    async def accept_and_stay_silent(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    silent = await asyncio.start_server(accept_and_stay_silent, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    producer = new_producer(kafka_bootstrap, "relay-silent-reconcile")
+    await producer.start()
+    found_before = RECONCILED._value.get()
+    try:
+        relay = OutboxRelay(
+            db,
+            producer,
+            reconcile_with=lambda: AIOKafkaConsumer(  # only the overall budget can end its wait
+                bootstrap_servers=f"127.0.0.1:{port}",
+                group_id=None,
+                enable_auto_commit=False,
+                request_timeout_ms=3_600_000,
+            ),
+            reconcile_budget=Budget(overall_seconds=1),
+        )
+        try:
+            await asyncio.wait_for(_drain(relay), timeout=120)  # a hang guard, not a speed check
+        finally:
+            relay.close()
+    finally:
+        await producer.stop()
+        for writer in held:
+            writer.close()
+        silent.close()
+        await silent.wait_closed()
+    seen = await consume(
+        kafka_bootstrap,
+        Topic.CONTACT_REVEALED,
+        30,
+        timeout=8,
+        where=lambda e: e.data["reveal_id"].startswith(f"r-{batch}-"),
+    )
+    pending = len(await pending_ids(db))
+    await db.dispose()
+    assert len({event.id for event in seen}) == 30 and pending == 0
+    assert RECONCILED._value.get() == found_before

@@ -11,6 +11,7 @@ over budget it stops, and what it has not found is published again, as before (a
 rule; this only removes the repeats it can prove).
 """
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +49,9 @@ class Budget:
     """Pending rows looked up (the oldest; a killed relay sent from the head of the outbox)."""
     records: int = 200_000
     seconds: float = 10.0
+    overall_seconds: float = 30.0
+    """The whole look-up, connecting and asking for offsets included: a broker that stops answering
+    mid-way (killed while a restarted relay looks) costs the repeats, never the relay's first turn."""
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,10 @@ async def reconcile(
 ) -> Found:
     """``sent_before``, counted and logged (marking what it found is the relay's, through its marks)."""
     started = time.monotonic()
-    found = await sent_before(db, producer, make_consumer, last_marked, budget or Budget())
+    budget = budget or Budget()
+    found = await asyncio.wait_for(
+        sent_before(db, producer, make_consumer, last_marked, budget), budget.overall_seconds
+    )
     if found.pending:
         RECONCILED.inc(len(found.event_ids))
         log.info(
