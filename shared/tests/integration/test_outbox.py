@@ -4,6 +4,7 @@ PostgreSQL the marks do not queue for a pooled connection; a restarted relay doe
 its killed predecessor sent but never marked."""
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -245,14 +246,38 @@ def _reader(bootstrap: str) -> Callable[[], AIOKafkaConsumer]:
     return lambda: AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
 
 
+class _NeverStops(AIOKafkaConsumer):
+    """A reader whose stop swallows cancellation and waits until released, as aiokafka's can on a
+    connection to a broker killed under it."""
+
+    released = asyncio.Event()
+
+    async def stop(self) -> None:
+        await super().stop()
+        while not self.released.is_set():
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.released.wait()
+
+
+class _CancelsItsOwnStop(AIOKafkaConsumer):
+    """A reader whose stop ends in a cancellation of its own, as aiokafka's does when it awaits the
+    fetch tasks it has just cancelled."""
+
+    async def stop(self) -> None:
+        await super().stop()
+        raise asyncio.CancelledError
+
+
 @pytest.mark.parametrize(
-    ("backend", "budget", "repeated"),
+    ("backend", "budget", "repeated", "reader_class"),
     [
-        ("sqlite", Budget(), 0),
-        pytest.param("postgres", Budget(), 0, marks=pytest.mark.postgres),
-        ("sqlite", Budget(records=0), 120),
+        ("sqlite", Budget(), 0, AIOKafkaConsumer),
+        pytest.param("postgres", Budget(), 0, AIOKafkaConsumer, marks=pytest.mark.postgres),
+        ("sqlite", Budget(records=0), 120, AIOKafkaConsumer),
+        ("sqlite", Budget(close_seconds=1), 0, _NeverStops),
+        ("sqlite", Budget(), 0, _CancelsItsOwnStop),
     ],
-    ids=["sqlite", "postgres", "no-budget"],
+    ids=["sqlite", "postgres", "no-budget", "reader-never-stops", "reader-stop-cancels-itself"],
 )
 async def test_a_restarted_relay_marks_what_its_killed_predecessor_sent_instead_of_sending_it_again(
     tmp_path: Path,
@@ -260,11 +285,13 @@ async def test_a_restarted_relay_marks_what_its_killed_predecessor_sent_instead_
     backend: str,
     budget: Budget,
     repeated: int,
+    reader_class: type[AIOKafkaConsumer],
     request: pytest.FixtureRequest,
 ) -> None:
     """The first 120 of 200 rows reached the topic but were never marked (a kill -9 after the acks):
     the next relay finds them there and publishes only the other 80. With no budget to read the topic
-    it publishes all 200 again: at least once stays the rule."""
+    it publishes all 200 again: at least once stays the rule. A reader whose stop never ends, or ends
+    in a cancellation of its own, costs neither what it found nor the relay's turn."""
     batch = unique_topic_suffix()
     db = await _store(tmp_path, request.getfixturevalue("postgres_url") if backend == "postgres" else None)
     await publish(db, (reveal(batch, n) for n in range(200)))
@@ -285,12 +312,17 @@ async def test_a_restarted_relay_marks_what_its_killed_predecessor_sent_instead_
         ]
         await asyncio.gather(*killed)
         found_before = RECONCILED._value.get()
-        relay = OutboxRelay(db, producer, reconcile_with=_reader(kafka_bootstrap), reconcile_budget=budget)
+        _NeverStops.released.clear()
+
+        def reader() -> AIOKafkaConsumer:
+            return reader_class(bootstrap_servers=kafka_bootstrap, group_id=None, enable_auto_commit=False)
+
+        relay = OutboxRelay(db, producer, reconcile_with=reader, reconcile_budget=budget)
         try:
-            while await relay.publish_pending():
-                pass
+            await asyncio.wait_for(_drain(relay), timeout=120)  # a hang guard, not a speed check
         finally:
             relay.close()
+            _NeverStops.released.set()
     finally:
         await producer.stop()
     seen = await consume(

@@ -167,6 +167,14 @@ class OutboxRelay:
                     log.exception("outbox relay failed", error=repr(exc))
                 delay = min(max(delay * 2, 0.5), 10.0)
                 published = 0
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is None or task.cancelling():
+                    raise  # the service stopping
+                # A client's own cancellation escaping its call: the relay must outlive it.
+                log.exception("outbox relay turn ended in a stray cancellation")
+                delay = min(max(delay * 2, 0.5), 10.0)
+                published = 0
             if published:
                 continue
             idle_rounds += 1

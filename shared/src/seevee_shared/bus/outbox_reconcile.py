@@ -13,9 +13,10 @@ rule; this only removes the repeats it can prove).
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from prometheus_client import Counter
@@ -36,6 +37,8 @@ RECONCILED = Counter(
 ConsumerFactory = Callable[[], AIOKafkaConsumer]
 """Makes an unstarted consumer with no group (the service's bootstrap servers and security)."""
 
+T = TypeVar("T")
+
 CLOCK_SKEW = timedelta(minutes=2)
 """How much earlier than the store's clocks a record's timestamp may be: hosts' clocks differ, and a
 row may wait in the producer for its batch's ack (bounded by the request timeout) before it is marked."""
@@ -52,6 +55,8 @@ class Budget:
     overall_seconds: float = 30.0
     """The whole look-up, connecting and asking for offsets included: a broker that stops answering
     mid-way (killed while a restarted relay looks) costs the repeats, never the relay's first turn."""
+    close_seconds: float = 5.0
+    """Stopping the reader; past it the reader is left to finish on its own (``_within``)."""
 
 
 @dataclass(frozen=True)
@@ -106,12 +111,53 @@ async def sent_before(
         wanted.setdefault(place, {})[(key_bytes, bytes(payload))] = event_id
 
     consumer = make_consumer()
-    await consumer.start()
     try:
+        await consumer.start()
         found, read, complete = await _scan(consumer, wanted, since_ms, budget)
     finally:
-        await consumer.stop()
+        try:
+            await _within(consumer.stop(), budget.close_seconds, "stopping the outbox reader")
+        except Exception as exc:  # what was found stays found; the reader is left to the collector
+            log.warning("outbox reader did not stop cleanly", error=repr(exc))
     return Found(found, len(rows), read, complete)
+
+
+class KafkaClientCancelled(Exception):
+    """The Kafka client ended work in a cancellation nobody asked for (see ``_within``)."""
+
+
+async def _within(work: Coroutine[Any, Any, T], seconds: float, what: str) -> T:
+    """``work``'s result if it is done within ``seconds``, else TimeoutError at once.
+
+    aiokafka's consumer stop, on a broker killed under it, awaits fetch tasks it has just cancelled
+    and so ends in a ``CancelledError`` of its own, or may wait without end: a stray cancellation
+    would end the relay's task silently, and ``asyncio.wait_for`` waits for the cancelled work to
+    finish. Here the work's own cancellation becomes an ordinary error, and past ``seconds`` the work
+    is cancelled and left behind.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+    except asyncio.CancelledError:  # the caller's own cancellation: the work goes with it
+        _abandon(task)
+        raise
+    if task not in done:
+        _abandon(task)
+        raise TimeoutError(f"{what}: no answer within {seconds}s")
+    if task.cancelled():
+        raise KafkaClientCancelled(f"{what}: the Kafka client cancelled its own work")
+    return task.result()
+
+
+def _abandon(task: "asyncio.Future[Any]") -> None:
+    task.cancel()
+    task.add_done_callback(_forget)
+
+
+def _forget(task: "asyncio.Future[Any]") -> None:
+    """Retrieve an abandoned look-up's outcome, so it is not reported as never retrieved."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def _scan(
@@ -165,8 +211,10 @@ async def reconcile(
     """``sent_before``, counted and logged (marking what it found is the relay's, through its marks)."""
     started = time.monotonic()
     budget = budget or Budget()
-    found = await asyncio.wait_for(
-        sent_before(db, producer, make_consumer, last_marked, budget), budget.overall_seconds
+    found = await _within(
+        sent_before(db, producer, make_consumer, last_marked, budget),
+        budget.overall_seconds,
+        "looking up the topics",
     )
     if found.pending:
         RECONCILED.inc(len(found.event_ids))
