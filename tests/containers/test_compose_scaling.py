@@ -230,15 +230,19 @@ async def _all_items(http: httpx.AsyncClient, url: str, **params: str) -> list[d
             return items
 
 
-async def _outbox(project: ComposeProject, database: str) -> dict[str, tuple[int, int]]:
-    """Per topic: outbox rows, and distinct event ids among them."""
-    connection = await asyncpg.connect(
+async def _connect(project: ComposeProject, database: str) -> asyncpg.Connection:
+    return await asyncpg.connect(
         host="127.0.0.1",
         port=project.port("POSTGRES_HOST_PORT"),
         user="seevee",
         password=project.env["POSTGRES_PASSWORD"],
         database=database,
     )
+
+
+async def _outbox(project: ComposeProject, database: str) -> dict[str, tuple[int, int]]:
+    """Per topic: outbox rows, and distinct event ids among them."""
+    connection = await _connect(project, database)
     try:
         rows = await connection.fetch(
             "SELECT topic, count(*) AS n, count(DISTINCT event_id) AS d FROM outbox GROUP BY topic"
@@ -294,13 +298,7 @@ async def _diagnosis(project: ComposeProject, counts: dict[str, int]) -> str:
             lines.append(f"lag {group} on {topic}: {await lag(project.kafka_bootstrap, group, [topic])}")
     lines.append(f"dead-lettered records: {await _dead_lettered(project.kafka_bootstrap)}")
     for service, (database, _expected) in DATABASES.items():
-        connection = await asyncpg.connect(
-            host="127.0.0.1",
-            port=project.port("POSTGRES_HOST_PORT"),
-            user="seevee",
-            password=project.env["POSTGRES_PASSWORD"],
-            database=database,
-        )
+        connection = await _connect(project, database)
         try:
             pending = await connection.fetch(
                 "SELECT topic, count(*) AS n FROM outbox WHERE published_at IS NULL GROUP BY topic"

@@ -52,6 +52,17 @@ async def publish(db: Database, events: Iterable[CloudEvent]) -> None:
         await store.write()
 
 
+async def reveals_of(bootstrap: str, batch: str, count: int, timeout: float) -> list[CloudEvent]:
+    """What the topic holds of this batch's reveals (``count`` is where reading may stop)."""
+    return await consume(
+        bootstrap,
+        Topic.CONTACT_REVEALED,
+        count,
+        timeout=timeout,
+        where=lambda e: e.data["reveal_id"].startswith(f"r-{batch}-"),
+    )
+
+
 async def pending_ids(db: Database) -> list[str]:
     """The event ids still waiting in the outbox."""
     async with db.transaction() as session:
@@ -94,13 +105,7 @@ async def test_two_relays_on_one_store_publish_each_row_once_and_in_order_per_ke
     await writer.dispose()
     assert pending == 0
 
-    seen = await consume(
-        kafka_bootstrap,
-        Topic.CONTACT_REVEALED,
-        301,
-        timeout=15,
-        where=lambda e: e.data["reveal_id"].startswith(f"r-{batch}-"),
-    )
+    seen = await reveals_of(kafka_bootstrap, batch, 301, timeout=15)
     ids = [event.data["reveal_id"] for event in seen]
     assert len(ids) == 300 and len(set(ids)) == 300, "each row exactly once"
     for contact in {event.subject for event in seen}:
@@ -146,13 +151,7 @@ async def test_a_row_the_broker_can_never_take_is_dead_lettered_and_the_rest_flo
         await producer.stop()
         relay.close()
 
-    seen = await consume(
-        kafka_bootstrap,
-        Topic.CONTACT_REVEALED,
-        3,
-        timeout=15,
-        where=lambda e: e.data["reveal_id"].startswith(f"r-{batch}-"),
-    )
+    seen = await reveals_of(kafka_bootstrap, batch, 3, timeout=15)
     assert [event.id for event in seen if event.subject == before.subject] == [before.id, after.id]
     assert other_workspace.id in {event.id for event in seen}
     async with db.transaction() as session:
@@ -186,13 +185,7 @@ async def test_marks_a_killed_relay_journaled_are_applied_before_the_next_turn_r
     finally:
         await producer.stop()
         relay.close()
-    seen = await consume(
-        kafka_bootstrap,
-        Topic.CONTACT_REVEALED,
-        4,
-        timeout=8,
-        where=lambda e: e.data["reveal_id"].startswith(f"r-{batch}-"),
-    )
+    seen = await reveals_of(kafka_bootstrap, batch, 4, timeout=8)
     pending = len(await pending_ids(db))
     await db.dispose()
     assert sorted(event.id for event in seen) == sorted([events[2].id, events[3].id])
@@ -246,7 +239,7 @@ def _reader(bootstrap: str) -> Callable[[], AIOKafkaConsumer]:
     return lambda: AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
 
 
-class _NeverStops(AIOKafkaConsumer):
+class _NeverStops(AIOKafkaConsumer):  # type: ignore[misc]
     """A reader whose stop swallows cancellation and waits until released, as aiokafka's can on a
     connection to a broker killed under it."""
 
@@ -259,7 +252,7 @@ class _NeverStops(AIOKafkaConsumer):
                 await self.released.wait()
 
 
-class _CancelsItsOwnStop(AIOKafkaConsumer):
+class _CancelsItsOwnStop(AIOKafkaConsumer):  # type: ignore[misc]
     """A reader whose stop ends in a cancellation of its own, as aiokafka's does when it awaits the
     fetch tasks it has just cancelled."""
 
@@ -325,13 +318,7 @@ async def test_a_restarted_relay_marks_what_its_killed_predecessor_sent_instead_
             _NeverStops.released.set()
     finally:
         await producer.stop()
-    seen = await consume(
-        kafka_bootstrap,
-        Topic.CONTACT_REVEALED,
-        200 + repeated + 1,
-        timeout=8,
-        where=lambda e: e.data["reveal_id"].startswith(f"r-{batch}-"),
-    )
+    seen = await reveals_of(kafka_bootstrap, batch, 200 + repeated + 1, timeout=8)
     pending = len(await pending_ids(db))
     await db.dispose()
     ids = [event.id for event in seen]
@@ -380,13 +367,7 @@ async def test_a_broker_that_never_answers_the_look_up_only_costs_repeats(
             writer.close()
         silent.close()
         await silent.wait_closed()
-    seen = await consume(
-        kafka_bootstrap,
-        Topic.CONTACT_REVEALED,
-        30,
-        timeout=8,
-        where=lambda e: e.data["reveal_id"].startswith(f"r-{batch}-"),
-    )
+    seen = await reveals_of(kafka_bootstrap, batch, 30, timeout=8)
     pending = len(await pending_ids(db))
     await db.dispose()
     assert len({event.id for event in seen}) == 30 and pending == 0
