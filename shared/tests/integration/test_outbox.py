@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -235,8 +236,13 @@ async def _drain(relay: OutboxRelay) -> None:
         pass
 
 
-def _reader(bootstrap: str) -> Callable[[], AIOKafkaConsumer]:
-    return lambda: AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+def _reader(
+    bootstrap: str, reader_class: type[AIOKafkaConsumer] = AIOKafkaConsumer, **options: Any
+) -> Callable[[], AIOKafkaConsumer]:
+    """The relay's reconcile reader: no group, nothing committed."""
+    return lambda: reader_class(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, **options
+    )
 
 
 class _NeverStops(AIOKafkaConsumer):  # type: ignore[misc]
@@ -306,11 +312,9 @@ async def test_a_restarted_relay_marks_what_its_killed_predecessor_sent_instead_
         await asyncio.gather(*killed)
         found_before = RECONCILED._value.get()
         _NeverStops.released.clear()
-
-        def reader() -> AIOKafkaConsumer:
-            return reader_class(bootstrap_servers=kafka_bootstrap, group_id=None, enable_auto_commit=False)
-
-        relay = OutboxRelay(db, producer, reconcile_with=reader, reconcile_budget=budget)
+        relay = OutboxRelay(
+            db, producer, reconcile_with=_reader(kafka_bootstrap, reader_class), reconcile_budget=budget
+        )
         try:
             await asyncio.wait_for(_drain(relay), timeout=120)  # a hang guard, not a speed check
         finally:
@@ -349,12 +353,8 @@ async def test_a_broker_that_never_answers_the_look_up_only_costs_repeats(
         relay = OutboxRelay(
             db,
             producer,
-            reconcile_with=lambda: AIOKafkaConsumer(  # only the overall budget can end its wait
-                bootstrap_servers=f"127.0.0.1:{port}",
-                group_id=None,
-                enable_auto_commit=False,
-                request_timeout_ms=3_600_000,
-            ),
+            # only the overall budget can end its wait
+            reconcile_with=_reader(f"127.0.0.1:{port}", request_timeout_ms=3_600_000),
             reconcile_budget=Budget(overall_seconds=1),
         )
         try:

@@ -162,17 +162,12 @@ class OutboxRelay:
             try:
                 published = await self.publish_pending()
                 delay = self.poll_seconds
-            except Exception as exc:
+            except (Exception, asyncio.CancelledError) as exc:
+                task = asyncio.current_task()
+                if isinstance(exc, asyncio.CancelledError) and (task is None or task.cancelling()):
+                    raise  # the service stopping; any other cancellation is a client's own, outlived
                 if not is_transient(exc):
                     log.exception("outbox relay failed", error=repr(exc))
-                delay = min(max(delay * 2, 0.5), 10.0)
-                published = 0
-            except asyncio.CancelledError:
-                task = asyncio.current_task()
-                if task is None or task.cancelling():
-                    raise  # the service stopping
-                # A client's own cancellation escaping its call: the relay must outlive it.
-                log.exception("outbox relay turn ended in a stray cancellation")
                 delay = min(max(delay * 2, 0.5), 10.0)
                 published = 0
             if published:
