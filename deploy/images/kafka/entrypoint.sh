@@ -14,8 +14,8 @@ sed -e "s|@ADVERTISED@|${advertised}|" -e "s|@DATA@|${data}|" -e "s|@NODE@|${nod
 java_cmd=(java ${KAFKA_HEAP_OPTS:-} ${KAFKA_JVM_OPTS:-} -XX:+UseSerialGC -Djava.awt.headless=true
           -Dlog4j2.configurationFile=/opt/kafka/config/log4j2.properties -cp "/opt/kafka/libs/*")
 if [ ! -f "$data/meta.properties" ]; then
-  # A random 16-byte id in Kafka's base64url form (what `StorageTool random-uuid` prints, without a JVM).
-  cluster=${KAFKA_CLUSTER_ID:-$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')}
-  "${java_cmd[@]}" kafka.tools.StorageTool format --ignore-formatted --cluster-id "$cluster" --config "$config"
+  # --cluster-id=<id>: a given KAFKA_CLUSTER_ID that starts with "-" is not read as an option either.
+  cluster=${KAFKA_CLUSTER_ID:-$(/opt/kafka/config/cluster-id.sh)}
+  "${java_cmd[@]}" kafka.tools.StorageTool format --ignore-formatted --cluster-id="$cluster" --config "$config"
 fi
 exec "${java_cmd[@]}" kafka.Kafka "$config"

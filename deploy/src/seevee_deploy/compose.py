@@ -7,14 +7,17 @@ containers). Works with ``docker compose`` and with Debian's ``docker-compose``,
 
 import argparse
 import asyncio
+import json
 import os
 import secrets
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -71,6 +74,57 @@ def compose_environment(var_dir: Path, environ: Mapping[str, str]) -> dict[str, 
     return env
 
 
+@dataclass(frozen=True)
+class ContainerState:
+    """What ``docker inspect`` says of one container, reduced to what explains a failed ``up``."""
+
+    service: str
+    name: str
+    status: str
+    health: str
+    exit_code: int
+    oom_killed: bool
+    restarts: int
+    error: str
+    last_probe: str
+
+    @classmethod
+    def from_inspect(cls, doc: Mapping[str, Any]) -> "ContainerState":
+        state = doc.get("State") or {}
+        health = state.get("Health") or {}
+        probes = health.get("Log") or []
+        labels = (doc.get("Config") or {}).get("Labels") or {}
+        return cls(
+            service=str(labels.get("com.docker.compose.service", "?")),
+            name=str(doc.get("Name", "?")).lstrip("/"),
+            status=str(state.get("Status", "?")),
+            health=str(health.get("Status", "-")),
+            exit_code=int(state.get("ExitCode") or 0),
+            oom_killed=bool(state.get("OOMKilled")),
+            restarts=int(doc.get("RestartCount") or 0),
+            error=str(state.get("Error") or ""),
+            last_probe=str(probes[-1].get("Output", "")).strip()[:200] if probes else "",
+        )
+
+    @property
+    def troubled(self) -> bool:
+        """Worth its logs: it restarted, died, or its health check failed (a finished job is fine)."""
+        failed_job = self.status == "exited" and self.exit_code != 0
+        return (
+            self.restarts > 0
+            or failed_job
+            or self.status in {"restarting", "dead"}
+            or self.health == "unhealthy"
+        )
+
+    def line(self) -> str:
+        parts = [f"{self.name}: {self.status}", f"health {self.health}", f"exit {self.exit_code}"]
+        parts += [f"restarts {self.restarts}"] + (["OOM-killed"] if self.oom_killed else [])
+        parts += [f"error {self.error!r}"] if self.error else []
+        parts += [f"last probe {self.last_probe!r}"] if self.last_probe else []
+        return ", ".join(parts)
+
+
 @dataclass
 class ComposeProject:
     """One compose project: ``up``, ``scale``, ``kill``, ``down``, and the URLs of its first replicas."""
@@ -100,11 +154,63 @@ class ComposeProject:
         )
         return done.stdout if capture else ""
 
-    def up(self, scale: int = 1) -> None:
-        """Start everything; with ``scale`` > 1, ``scale - 1`` extra replicas of every consumer."""
+    def up(self, scale: int = 1, *, attempts: int = 3, settle_seconds: float = 120.0) -> None:
+        """Start everything; with ``scale`` > 1, ``scale - 1`` extra replicas of every consumer.
+
+        Docker reports a container as unhealthy while its restart policy brings it back, and compose
+        gives up on a dependency the moment it reads that. So a failed ``up`` prints every container's
+        state and the logs of the troubled ones, waits until nothing is restarting, and runs ``up``
+        again (idempotent); after ``attempts`` failures it raises with that report.
+        """
         profile = ["--profile", "scale"] if scale > 1 else []
         replicas = [f"--scale={name}-replica={scale - 1}" for name in CONSUMERS] if scale > 1 else []
-        self.run(*profile, "up", "-d", "--remove-orphans", *replicas)
+        for attempt in range(1, attempts + 1):
+            try:
+                self.run(*profile, "up", "-d", "--remove-orphans", *replicas)
+                return
+            except subprocess.CalledProcessError as failure:
+                report = self.report()
+                print(
+                    f"compose up failed (attempt {attempt} of {attempts}):\n{report}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                if attempt == attempts:
+                    raise RuntimeError(f"compose up failed {attempts} times\n{report}") from failure
+                self.settle(settle_seconds)
+
+    def states(self) -> list[ContainerState]:
+        """Every container of the project, running or not."""
+        ids = self.run("--profile", "scale", "ps", "-a", "-q", capture=True).split()
+        if not ids:
+            return []
+        docs = json.loads(self._docker("inspect", *ids) or "[]")  # one removed meanwhile: the others
+        return sorted((ContainerState.from_inspect(doc) for doc in docs), key=lambda state: state.name)
+
+    def report(self, log_lines: int = 40) -> str:
+        """Each container's state, then the last log lines of every troubled one."""
+        states = self.states()
+        lines = [state.line() for state in states] or ["(no containers)"]
+        for state in (state for state in states if state.troubled):
+            logs = self._docker("logs", "--tail", str(log_lines), state.name, stderr_too=True)
+            lines += [f"--- last {log_lines} log lines of {state.name}", logs.rstrip()]
+        return "\n".join(lines)
+
+    def settle(self, timeout: float) -> None:
+        """Until no container of the project is restarting (or ``timeout`` seconds have passed)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and any(s.status == "restarting" for s in self.states()):
+            time.sleep(1.0)
+
+    def _docker(self, *args: str, stderr_too: bool = False) -> str:
+        done = subprocess.run(
+            ["docker", *args],
+            check=False,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if stderr_too else subprocess.DEVNULL,
+        )
+        return done.stdout
 
     def containers(self, service: str) -> list[str]:
         """Container ids of one compose service, oldest first."""
@@ -127,8 +233,8 @@ class ComposeProject:
                     except httpx.HTTPError:
                         pass
                     if loop.time() > deadline:
-                        logs = self.run("logs", "--tail=40", name, capture=True)
-                        raise RuntimeError(f"{name} not ready after {timeout:.0f}s\n{logs}")
+                        report = await asyncio.to_thread(self.report)
+                        raise RuntimeError(f"{name} not ready after {timeout:.0f}s\n{report}")
                     await asyncio.sleep(1.0)
 
 

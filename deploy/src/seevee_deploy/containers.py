@@ -40,10 +40,11 @@ def _publish_on_loopback(container: DockerContainer, container_port: int, host_p
 
 
 @contextmanager
-def kafka_container(partitions: int = 6) -> Iterator[str]:
+def kafka_container(partitions: int = 6, cluster_id: str | None = None) -> Iterator[str]:
     """A KRaft broker from ``seevee-kafka``; yields bootstrap servers reachable from this host.
 
     The broker must advertise the host port clients will use, so the port is chosen before the start.
+    Without ``cluster_id`` the image makes a random one.
     """
     port = _free_port()
     container = (
@@ -52,6 +53,8 @@ def kafka_container(partitions: int = 6) -> Iterator[str]:
         .with_env("KAFKA_PARTITIONS", str(partitions))
         .with_env("KAFKA_JVM_OPTS", "-XX:TieredStopAtLevel=1")
     )
+    if cluster_id is not None:
+        container.with_env("KAFKA_CLUSTER_ID", cluster_id)
     _publish_on_loopback(container, 19092, port)
     container.start()
     try:
