@@ -34,6 +34,7 @@ from seevee_shared.testing import (
 pytestmark = pytest.mark.kafka
 
 GROUP = "bounce-ingest"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def _app(tmp_path: Path, bootstrap: str, signer: SendGridSigner, **overrides: Any) -> FastAPI:
@@ -243,40 +244,10 @@ async def test_a_bounce_nobody_sent_goes_out_unmatched(tmp_path: Path, kafka_boo
 
 
 def _bounce_email(ids: dict[str, str]) -> bytes:
-    return f"""\
-From: Mail Delivery System <MAILER-DAEMON@mx.acme.test>
-To: sam@seevee.test
-Subject: Undelivered Mail Returned to Sender
-Date: Thu, 26 Nov 2026 10:00:00 +0000
-Message-ID: <dsn-{ids["message_id"]}@mx.acme.test>
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=delivery-status; boundary="b1"
-
---b1
-Content-Type: text/plain
-
-This is the mail system at host mx.acme.test. Your message could not be delivered.
-
---b1
-Content-Type: message/delivery-status
-
-Reporting-MTA: dns; mx.acme.test
-
-Final-Recipient: rfc822; {ids["recipient"]}
-Action: failed
-Status: 5.1.1
-Diagnostic-Code: smtp; 550 5.1.1 <{ids["recipient"]}>: Recipient address rejected: User unknown
-
---b1
-Content-Type: text/rfc822-headers
-
-From: sam@seevee.test
-To: {ids["recipient"]}
-Subject: Hello
-Message-ID: <{ids["message_id"]}@mail.seevee.test>
-
---b1--
-""".replace("\n", "\r\n").encode()
+    """A Postfix-style RFC 3464 report of a user unknown for ``ids``'s message (CRLF line ends)."""
+    template = (FIXTURES / "emails" / "user-unknown.eml.template").read_text()
+    filled = template.format(message_id=ids["message_id"], recipient=ids["recipient"])
+    return filled.replace("\n", "\r\n").encode()
 
 
 async def test_a_raw_bounce_email_is_classified_and_published(tmp_path: Path, kafka_bootstrap: str) -> None:
