@@ -10,7 +10,6 @@ import asyncio
 import dataclasses
 import os
 import random
-import socket
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterable
@@ -29,6 +28,7 @@ from sandbox.bounce_payloads import BounceKind
 from sandbox.credentials import load_or_create
 from sandbox.sends import Send
 from sandbox.webhooks import PlannedBounce, sendgrid_request
+from seevee_deploy.broker_config import free_port
 from seevee_deploy.compose import CONSUMERS, ComposeProject
 from seevee_deploy.containers import container_mode
 from seevee_shared.cloudevents import CloudEvent
@@ -61,18 +61,12 @@ GROUP_TOPICS = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def system(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ComposeProject]:
     ports = ["INGEST_PORT", "ORCHESTRATOR_PORT", "TASKS_PORT", "THREADS_PORT", "REFUNDS_PORT"]
     environ = {
         **os.environ,
-        **{name: str(_free_port()) for name in [*ports, "KAFKA_HOST_PORT", "POSTGRES_HOST_PORT"]},
+        **{name: str(free_port()) for name in [*ports, "KAFKA_HOST_PORT", "POSTGRES_HOST_PORT"]},
         "SEEVEE_JWT_SECRET": TEST_JWT_SECRET,
         "POSTGRES_PASSWORD": uuid.uuid4().hex,
         "LOG_LEVEL": "WARNING",

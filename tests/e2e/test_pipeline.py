@@ -4,7 +4,6 @@ A run is created through the API, the test plays the sender and the ESP (a signe
 and every effect is read back through the services' public HTTP APIs.
 """
 
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -16,6 +15,7 @@ import httpx
 import pytest
 
 from bounce_ingest.providers.signing import SendGridSigner
+from seevee_deploy.broker_config import free_port
 from seevee_deploy.stack import Stack
 from seevee_shared.cloudevents import CloudEvent
 from seevee_shared.events import ContactRevealed, MessageSent, RunStepDue, Topic
@@ -24,12 +24,6 @@ from seevee_shared.testing import TEST_JWT_SECRET, eventually, publish, read_eve
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
 
 WORKSPACE = f"ws-e2e-{uuid.uuid4().hex[:6]}"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +39,7 @@ async def stack(
     names = ("bounce-ingest", "run-orchestrator", "task-service", "thread-service", "refund-service")
     async with Stack(
         var_dir=var_dir,
-        ports={name: _free_port() for name in names},
+        ports={name: free_port() for name in names},
         kafka_bootstrap=kafka_bootstrap,
         extra_env={
             "SEEVEE_JWT_SECRET": TEST_JWT_SECRET,

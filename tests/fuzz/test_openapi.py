@@ -9,7 +9,6 @@ may hang (each request has a timeout). The services run as processes, as ``make 
 
 import asyncio
 import os
-import socket
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -25,6 +24,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from bounce_ingest.providers.signing import SendGridSigner
+from seevee_deploy.broker_config import free_port
 from seevee_deploy.stack import Stack
 from seevee_shared.auth import issue_token
 from seevee_shared.http import encode_cursor
@@ -38,18 +38,12 @@ REQUEST_TIMEOUT_SECONDS = 15.0
 """A request still unanswered after this long counts as a hang."""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 async def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     var_dir: Path = tmp_path_factory.mktemp("fuzz-stack")
     async with Stack(
         var_dir=var_dir,
-        ports={name: _free_port() for name in SERVICES},
+        ports={name: free_port() for name in SERVICES},
         kafka_bootstrap=kafka_bootstrap,
         extra_env={
             "SEEVEE_JWT_SECRET": TEST_JWT_SECRET,

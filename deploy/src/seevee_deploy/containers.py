@@ -6,7 +6,6 @@ stays the Maven-resolved broker and Debian's PostgreSQL binaries. The images are
 """
 
 import os
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -15,6 +14,8 @@ os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.waiting_utils import wait_for_logs
+
+from seevee_deploy.broker_config import free_port
 
 MODE_VARIABLE = "SEEVEE_TEST_MODE"
 POSTGRES_PASSWORD = "seevee-test"  # a throwaway server on loopback, gone after the session
@@ -26,12 +27,6 @@ def container_mode() -> bool:
 
 def image(name: str) -> str:
     return f"seevee-{name}:{os.environ.get('IMAGE_TAG', 'local')}"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _publish_on_loopback(container: DockerContainer, container_port: int, host_port: int) -> None:
@@ -46,7 +41,7 @@ def kafka_container(partitions: int = 6, cluster_id: str | None = None) -> Itera
     The broker must advertise the host port clients will use, so the port is chosen before the start.
     Without ``cluster_id`` the image makes a random one.
     """
-    port = _free_port()
+    port = free_port()
     container = (
         DockerContainer(image("kafka"))
         .with_env("KAFKA_ADVERTISED_LISTENERS", f"PLAINTEXT://localhost:9092,EXTERNAL://127.0.0.1:{port}")
@@ -72,7 +67,7 @@ def postgres_container() -> Iterator[str]:
         .with_env("POSTGRES_PASSWORD", POSTGRES_PASSWORD)
         .with_env("POSTGRES_EXTRA_ARGS", "-c fsync=off -c synchronous_commit=off")
     )
-    _publish_on_loopback(container, 5432, _free_port())
+    _publish_on_loopback(container, 5432, free_port())
     container.start()
     try:
         wait_for_logs(container, "database system is ready to accept connections", timeout=120)

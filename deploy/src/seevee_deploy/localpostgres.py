@@ -7,12 +7,13 @@ folder, listens on a free loopback port, trusts local connections, and is remove
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
 from pathlib import Path
 from types import TracebackType
+
+from seevee_deploy.broker_config import free_port
 
 
 def postgres_bin_dir() -> Path | None:
@@ -40,16 +41,10 @@ async def fresh_database(server_url: str) -> str:
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class LocalPostgres:
     def __init__(self, bin_dir: Path) -> None:
         self.bin_dir = bin_dir
-        self.port = _free_port()
+        self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="seevee-pg-"))
         self.data = self.root / "data"
         self._as_postgres: list[str] = []
