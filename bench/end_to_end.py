@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -52,12 +53,15 @@ class Effects:
     def __init__(self) -> None:
         self.seen: dict[str, set[str]] = {}
         self.done_at: dict[str, float] = {}
+        self.first: dict[tuple[str, str], tuple[float, float]] = {}
+        """(contact, topic) -> when its first record arrived here and when it was produced (epoch s)."""
         self._changed = asyncio.Event()
 
-    def record(self, contact_id: str, topic: str, at: float) -> None:
+    def record(self, contact_id: str, topic: str, at: float, produced_at: float) -> None:
+        self.first.setdefault((contact_id, topic), (at, produced_at))
         topics = self.seen.setdefault(contact_id, set())
         topics.add(topic)
-        if len(topics) == len(EFFECTS) and contact_id not in self.done_at:
+        if topics.issuperset(EFFECTS) and contact_id not in self.done_at:
             self.done_at[contact_id] = at
             self._changed.set()
 
@@ -76,10 +80,11 @@ class Effects:
 
 
 @contextlib.asynccontextmanager
-async def watching(bootstrap: str) -> AsyncIterator[Effects]:
+async def watching(bootstrap: str, also: tuple[str, ...] = ()) -> AsyncIterator[Effects]:
+    """The effect topics, and ``also`` these (recorded, not waited for)."""
     effects = Effects()
     consumer = AIOKafkaConsumer(
-        *EFFECTS, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="latest"
+        *EFFECTS, *also, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="latest"
     )
     await consumer.start()
     await consumer.seek_to_end()
@@ -92,7 +97,7 @@ async def watching(bootstrap: str) -> AsyncIterator[Effects]:
                 now = time.perf_counter()
                 for record in records:
                     if record.key is not None:
-                        effects.record(record.key.decode(), record.topic, now)
+                        effects.record(record.key.decode(), record.topic, now, record.timestamp / 1000)
 
     task = asyncio.create_task(loop())
     try:
@@ -144,6 +149,26 @@ async def _prepare(stack: Stack, bootstrap: str, people: list[scenario.Contact])
     )
 
 
+@contextlib.asynccontextmanager
+async def prepared_stack(
+    folder: Path, bootstrap: str, signer: SendGridSigner, people: list[scenario.Contact]
+) -> AsyncIterator[Stack]:
+    """The five services as processes on ``bootstrap``, every contact's run, send and reveal consumed."""
+    stack = Stack(
+        var_dir=folder / "var",
+        ports={spec.name: free_port() for spec in SERVICES},
+        extra_env={
+            "SEEVEE_JWT_SECRET": JWT_SECRET,
+            "SENDGRID_WEBHOOK_PUBLIC_KEY": signer.public_key_b64,
+            "DNS_CHECK_ENABLED": "false",
+        },
+        kafka_bootstrap=bootstrap,
+    )
+    async with stack:
+        await _prepare(stack, bootstrap, people)
+        yield stack
+
+
 def _batches(signer: SendGridSigner, people: list[scenario.Contact], size: int) -> list[SignedRequest]:
     now = datetime.now(UTC)
     return [
@@ -170,10 +195,11 @@ async def _throughput(
     return (await median_of(trial, sizes.repetitions, sizes.warmups)).median
 
 
-async def _latencies(
+async def steady_posts(
     url: str, signer: SendGridSigner, effects: Effects, pool: list[scenario.Contact], rate: float
-) -> list[float]:
-    """Small batches posted on a steady clock at ``rate`` bounces/s; webhook answered -> all four seen."""
+) -> dict[str, float]:
+    """Small batches posted on a steady clock at ``rate`` bounces/s; returns when each contact's webhook
+    was answered, once all four effects of every one were seen."""
     batch = max(1, min(10, round(rate / 20)))
     interval = batch / rate
     accepted: dict[str, float] = {}
@@ -198,7 +224,12 @@ async def _latencies(
             posts.append(asyncio.create_task(post(request, people)))
         await asyncio.gather(*posts)
     await effects.all_done(list(accepted))
-    return [(effects.done_at[c] - accepted[c]) * 1000 for c in accepted]
+    return accepted
+
+
+def latencies_ms(effects: Effects, accepted: dict[str, float]) -> list[float]:
+    """Webhook answered -> all four effects seen, per contact."""
+    return [(effects.done_at[contact] - at) * 1000 for contact, at in accepted.items()]
 
 
 async def _round_trip_p99(bootstrap: str, sizes: Sizes) -> float:
@@ -248,18 +279,7 @@ async def measure(env: BenchEnv, sizes: Sizes) -> dict[str, Any]:
     tag = scenario.unique_tag()
     throughput_pool = scenario.contacts(tag, rounds * sizes.e2e_throughput_bounces)
     latency_pool = scenario.contacts(tag, sizes.repetitions * sizes.e2e_latency_bounces, len(throughput_pool))
-    stack = Stack(
-        var_dir=folder / "var",
-        ports={spec.name: free_port() for spec in SERVICES},
-        extra_env={
-            "SEEVEE_JWT_SECRET": JWT_SECRET,
-            "SENDGRID_WEBHOOK_PUBLIC_KEY": signer.public_key_b64,
-            "DNS_CHECK_ENABLED": "false",
-        },
-        kafka_bootstrap=env.bootstrap,
-    )
-    async with stack:
-        await _prepare(stack, env.bootstrap, throughput_pool + latency_pool)
+    async with prepared_stack(folder, env.bootstrap, signer, throughput_pool + latency_pool) as stack:
         url = stack.urls["bounce-ingest"]
         async with watching(env.bootstrap) as effects:
             rate = await _throughput(url, signer, effects, throughput_pool, sizes)
@@ -267,7 +287,7 @@ async def measure(env: BenchEnv, sizes: Sizes) -> dict[str, Any]:
             for number in range(sizes.repetitions):
                 start = number * sizes.e2e_latency_bounces
                 chunk = latency_pool[start : start + sizes.e2e_latency_bounces]
-                latencies = await _latencies(url, signer, effects, chunk, rate / 2)
+                latencies = latencies_ms(effects, await steady_posts(url, signer, effects, chunk, rate / 2))
                 p50s.append(percentile(latencies, 0.5))
                 p99s.append(percentile(latencies, 0.99))
     anchor_p99 = await _round_trip_p99(env.bootstrap, sizes)

@@ -100,11 +100,11 @@ async def measure(env: BenchEnv, sizes: Sizes) -> dict[str, Any]:
     }
     sent_at = scenario.earlier(minutes=10)
     await publish_events(env.bootstrap, [scenario.message_sent(c, None, sent_at) for c in known])
-    async with served("bounce_ingest.app:create_app", service_env, folder / "ingest.log", "/readyz") as url:
-        await wait_consumed(url, Topic.MESSAGE_SENT, len(known))
-        ours_sendgrid, ours_ses = await _rates(url, posts, sizes)
-    async with served("bench.bare_app:create_app", {}, folder / "bare.log") as url:
-        bare_sendgrid, bare_ses = await _rates(url, posts, sizes)
+    async with served("bounce_ingest.app:create_app", service_env, folder / "ingest.log", "/readyz") as ours:
+        await wait_consumed(ours.url, Topic.MESSAGE_SENT, len(known))
+        ours_sendgrid, ours_ses = await _rates(ours.url, posts, sizes)
+    async with served("bench.bare_app:create_app", {}, folder / "bare.log") as bare:
+        bare_sendgrid, bare_ses = await _rates(bare.url, posts, sizes)
     return {
         "ingest_events_per_s": ours_sendgrid,
         "bare_events_per_s": bare_sendgrid,

@@ -12,6 +12,8 @@ ROWS: tuple[tuple[str, str, str, float | None, bool], ...] = (
     ("4 end to end p99 ms @ half load", "e2e_p99_ratio", "e2e_p99_ms", 500.0, False),
     ("5 raw bounce emails", "dsn_ratio", "dsn_emails_per_s", 1.0, True),
     ("6 POST /v1/runs (runs/s)", "runs_api_ratio", "runs_api_runs_per_s", 1000.0, True),
+    ("6 server CPU ms per run", "", "runs_api_server_cpu_ms", None, False),
+    ("6 bare endpoint's server CPU ms per request", "", "bare_runs_server_cpu_ms", None, False),
 )
 
 

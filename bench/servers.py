@@ -5,6 +5,7 @@ import contextlib
 import os
 import sys
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -14,11 +15,24 @@ from seevee_deploy.broker_config import free_port
 from seevee_deploy.localkafka import REPO_ROOT
 
 
+@dataclass(frozen=True)
+class Served:
+    """A served app: its base URL and its process, whose CPU time tells what a request cost it."""
+
+    url: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU the server process has used so far (``/proc/<pid>/stat``)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.asynccontextmanager
 async def served(
     factory: str, env: Mapping[str, str], log_path: Path, ready_path: str = "/healthz"
-) -> AsyncIterator[str]:
-    """Yield the base URL once ``ready_path`` answers 200; the child is stopped on exit."""
+) -> AsyncIterator[Served]:
+    """Yield the server once ``ready_path`` answers 200; the child is stopped on exit."""
     port = free_port()
     command = [
         sys.executable,
@@ -40,7 +54,7 @@ async def served(
     url = f"http://127.0.0.1:{port}"
     try:
         await _wait_ready(child.poll, f"{url}{ready_path}", log_path)
-        yield url
+        yield Served(url, child.pid)
     finally:
         await processes.stop(child)
 
