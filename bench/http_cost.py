@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from bench.http_load import post_all
-from bench.runs_api import JWT_SECRET, WORKSPACE, _creates
+from bench.runs_api import JWT_SECRET, WORKSPACE, prepared_creations
 from bench.servers import served
 from bounce_ingest.providers.signing import SignedRequest
 from seevee_shared.auth import issue_token
@@ -53,7 +53,7 @@ async def main(count: int) -> None:
     async with served("bench.bare_app:create_app", {}, Path(tempfile.mkdtemp()) / "bare.log") as bare:
         for repetition in range(3):
             for name, poster in posters.items():
-                requests = _creates(count, token)
+                requests = prepared_creations(count, token)
                 client, server = _own_cpu_seconds(), bare.cpu_seconds()
                 elapsed = await poster(f"{bare.url}/v1/runs", requests, CONNECTIONS)
                 client, server = _own_cpu_seconds() - client, bare.cpu_seconds() - server

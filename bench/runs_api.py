@@ -25,7 +25,7 @@ JWT_SECRET = "bench-secret-0123456789abcdef0123456789"
 WORKSPACE = "ws-bench-runs"
 
 
-def _creates(count: int, token: str) -> list[SignedRequest]:
+def prepared_creations(count: int, token: str) -> list[SignedRequest]:
     start_at = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     requests = []
@@ -59,7 +59,7 @@ async def measure(env: BenchEnv, sizes: Sizes) -> dict[str, Any]:
 
         def trial(server: Served, name: str) -> Any:
             async def create(_number: int) -> float:
-                requests = _creates(sizes.api_runs, token)
+                requests = prepared_creations(sizes.api_runs, token)
                 before = server.cpu_seconds()
                 elapsed = await post_all(f"{server.url}/v1/runs", requests, sizes.http_concurrency)
                 cpu_ms[name].append((server.cpu_seconds() - before) * 1000 / len(requests))
